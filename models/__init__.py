@@ -1,0 +1,4 @@
+"""Formulations only (DESIGN §2): functions ``instance -> Pyomo ConcreteModel / cvxpy.Problem``.
+
+Installed as ``opt_offload.models``.
+"""

@@ -1,0 +1,42 @@
+"""Pieces every sub-command shares: exit codes, the console, option parsing."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from ..errors import InputError
+from ..schemas import Solution
+
+EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def exit_code(solution: Solution) -> int:
+    """0 when there are feasible decisions, 1 when infeasible or nothing was found."""
+    found = solution.status.has_solution and solution.objective is not None
+    return EXIT_OK if found else EXIT_NO_SOLUTION
+
+
+def parse_key_values(pairs: list[str] | None) -> dict[str, str]:
+    """``["k=4", "rule=edf"]`` -> ``{"k": "4", "rule": "edf"}``."""
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--option {pair!r}: expected KEY=VALUE")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--time-limit", type=float, metavar="S", help="seconds per solve")
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a solver option (repeatable); `opt-offload solvers` lists them",
+    )

@@ -1,0 +1,46 @@
+"""``opt-offload solvers``: list the registered solvers and heuristics."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from ..registry import KINDS, default_solver_name, solvers_for
+from .common import EXIT_OK, console
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "solvers",
+        help="list solvers",
+        description="List the solvers by problem kind: whether each is exact, whether its "
+        "backend is installed, and its options.",
+    )
+    parser.add_argument("--kind", choices=KINDS, help="only this problem kind")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    table = Table(title="solvers")
+    for column in ("kind", "name", "exact", "available", "options", "description"):
+        table.add_column(column, overflow="fold")
+    for kind in [args.kind] if args.kind else KINDS:
+        default = default_solver_name(kind)
+        for spec in solvers_for(kind):
+            missing = spec.missing_backends()
+            options = ", ".join(
+                f"{o.name}={o.default}"
+                + (f" ({'|'.join(map(str, o.choices))})" if o.choices else "")
+                for o in spec.options
+            )
+            table.add_row(
+                kind,
+                spec.name + (" (default)" if spec.name == default else ""),
+                "yes" if spec.exact else "no",
+                "yes" if not missing else f"no: needs {', '.join(missing)}",
+                options,
+                spec.description,
+            )
+    console.print(table)
+    return EXIT_OK

@@ -1,0 +1,41 @@
+"""The result every evaluator returns (DESIGN §2: one evaluator per problem)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# Constraints hold up to this relative tolerance, so that a solver's floating-point answer
+# exactly at a capacity is not called infeasible.
+REL_TOL = 1e-9
+
+
+def exceeds(used: float, limit: float) -> bool:
+    """used > limit beyond the relative tolerance."""
+    return used > limit + REL_TOL * max(1.0, abs(limit))
+
+
+def objective_sense(instance) -> Literal["max", "min"]:
+    """Admission and assignment-admission maximise; strict assignment and placement minimise."""
+    if instance.kind == "placement" or getattr(instance, "variant", None) == "strict":
+        return "min"
+    return "max"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Objective and feasibility of a set of decisions, computed from the instance alone.
+
+    ``objective`` is None when it cannot be computed (e.g. an immediate admission with no
+    bandwidth). ``details`` holds per-decision figures for reports, keyed by instance id.
+    """
+
+    sense: Literal["max", "min"]
+    objective: float | None
+    violations: tuple[str, ...] = ()
+    metrics: dict[str, float] = field(default_factory=dict)
+    details: dict[str, dict[str, float | str | None]] = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations and self.objective is not None

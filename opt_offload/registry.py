@@ -1,0 +1,157 @@
+"""The registry of solvers and heuristics, by problem kind and name (STYLE: Vidur's registry).
+
+A solver is a function ``f(instance, *, time_limit, **options) -> SolverResult`` registered
+with :func:`register`. Each entry declares what it needs (importable backends), which instances
+it takes, whether it is exact, and its options, so that the CLI learns early and in one place
+that a backend cannot take a problem (STYLE: linopy's solver capabilities).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InputError, SolverUnavailable
+from .schemas import Instance, Status
+
+KINDS = ("admission", "assignment", "placement")
+
+
+@dataclass(frozen=True)
+class SolverResult:
+    """What a solver returns: decisions in instance ids (or None), its status and bound."""
+
+    status: Status
+    decisions: dict[str, Any] | None
+    bound: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+
+    def parse(self, raw: Any) -> Any:
+        """Coerce a value given on the command line (a string) or in code."""
+        value = raw
+        if isinstance(raw, str) and self.type is not str:
+            try:
+                value = json.loads(raw.lower() if self.type is bool else raw)
+            except json.JSONDecodeError:
+                raise InputError(
+                    f"option {self.name}: expected {self.type.__name__}, got {raw!r}"
+                ) from None
+        if self.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.type) or (self.type is int and isinstance(value, bool)):
+            raise InputError(f"option {self.name}: expected {self.type.__name__}, got {raw!r}")
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(map(str, self.choices))
+            raise InputError(f"option {self.name}: must be one of {allowed}, got {raw!r}")
+        return value
+
+
+SolverFunction = Callable[..., SolverResult]
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    kind: str
+    name: str
+    function: SolverFunction
+    exact: bool
+    description: str
+    options: tuple[Option, ...] = ()
+    requires: tuple[str, ...] = ()
+    supports: Callable[[Instance], str | None] | None = field(default=None, compare=False)
+
+    def missing_backends(self) -> list[str]:
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+    def check(self, instance: Instance) -> None:
+        """Raise SolverUnavailable if this solver cannot run here or cannot take the instance."""
+        missing = self.missing_backends()
+        if missing:
+            raise SolverUnavailable(
+                f"solver {self.name!r} needs {', '.join(missing)}, which is not installed"
+            )
+        reason = self.supports(instance) if self.supports else None
+        if reason:
+            raise SolverUnavailable(f"solver {self.name!r} cannot take this instance: {reason}")
+
+    def parse_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        known = {o.name: o for o in self.options}
+        unknown = [k for k in given if k not in known]
+        if unknown:
+            names = ", ".join(known) or "none"
+            raise InputError(
+                f"solver {self.name!r} has no option {', '.join(map(repr, unknown))} "
+                f"(options: {names})"
+            )
+        parsed = {o.name: o.default for o in self.options}
+        parsed.update({k: known[k].parse(v) for k, v in given.items()})
+        return parsed
+
+
+_REGISTRY: dict[tuple[str, str], SolverSpec] = {}
+
+
+def register(
+    kind: str,
+    name: str,
+    *,
+    exact: bool,
+    description: str,
+    options: tuple[Option, ...] = (),
+    requires: tuple[str, ...] = (),
+    supports: Callable[[Instance], str | None] | None = None,
+) -> Callable[[SolverFunction], SolverFunction]:
+    """Decorator adding a solver function to the registry under (kind, name)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown problem kind {kind!r}")
+
+    def decorate(function: SolverFunction) -> SolverFunction:
+        key = (kind, name)
+        if key in _REGISTRY and _REGISTRY[key].function is not function:
+            raise ValueError(f"solver {name!r} for {kind} registered twice")
+        _REGISTRY[key] = SolverSpec(
+            kind, name, function, exact, description, options, requires, supports
+        )
+        return function
+
+    return decorate
+
+
+def _load_solvers() -> None:
+    # Importing the package registers every solver; done on first use so that reading an
+    # instance does not pay for Pyomo or CVXPY.
+    importlib.import_module("opt_offload.solvers")
+
+
+def solvers_for(kind: str | None = None) -> list[SolverSpec]:
+    _load_solvers()
+    return [s for (k, _), s in _REGISTRY.items() if kind is None or k == kind]
+
+
+def default_solver_name(kind: str) -> str:
+    """``exact`` where the kind has one, else the first solver registered for it."""
+    names = [s.name for s in solvers_for(kind)]
+    return "exact" if "exact" in names else names[0]
+
+
+def get_solver(kind: str, name: str | None = None) -> SolverSpec:
+    _load_solvers()
+    name = name or default_solver_name(kind)
+    spec = _REGISTRY.get((kind, name))
+    if spec is None:
+        known = ", ".join(s.name for s in solvers_for(kind))
+        raise InputError(f"unknown solver {name!r} for {kind} (known: {known})")
+    return spec

@@ -1,0 +1,25 @@
+"""Validated, immutable instance and solution data (DESIGN §9)."""
+
+from .admission import AdmissionInstance
+from .assignment import AssignmentInstance
+from .placement import PlacementInstance
+from .solution import AdmissionDecision, Solution, Status
+
+Instance = AdmissionInstance | AssignmentInstance | PlacementInstance
+
+INSTANCE_MODELS: dict[str, type[AdmissionInstance | AssignmentInstance | PlacementInstance]] = {
+    "admission": AdmissionInstance,
+    "assignment": AssignmentInstance,
+    "placement": PlacementInstance,
+}
+
+__all__ = [
+    "AdmissionDecision",
+    "AdmissionInstance",
+    "AssignmentInstance",
+    "INSTANCE_MODELS",
+    "Instance",
+    "PlacementInstance",
+    "Solution",
+    "Status",
+]

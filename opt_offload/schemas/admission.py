@@ -1,0 +1,116 @@
+"""Instance schema of problem A, per-slot admission with bandwidth (DESIGN §4, §9)."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import (
+    Identifier,
+    NonNegativeFloat,
+    PositiveFloat,
+    Strict,
+    duplicate_problems,
+    raise_problems,
+)
+
+
+def db_to_linear(db: float) -> float:
+    return 10.0 ** (db / 10.0)
+
+
+class Server(Strict):
+    capacity: int = Field(ge=1, description="M: requests the server runs in parallel")
+    busy_remaining_s: list[PositiveFloat] = Field(
+        default_factory=list,
+        description="Gamma_j: remaining service time of each in-flight request (|M_t| entries)",
+    )
+
+    @model_validator(mode="after")
+    def _busy_fits_capacity(self) -> Server:
+        if len(self.busy_remaining_s) > self.capacity:
+            raise_problems(
+                [
+                    f"busy_remaining_s: {len(self.busy_remaining_s)} in-flight requests "
+                    f"exceed capacity {self.capacity}"
+                ]
+            )
+        return self
+
+    @property
+    def free_slots(self) -> int:
+        return self.capacity - len(self.busy_remaining_s)
+
+
+class QueueModel(Strict):
+    delay: Literal["given", "estimate"] = Field(
+        "given",
+        description="'given': TQ_i from each candidate's queue_delay_s; 'estimate': list "
+        "scheduling on the M slots (DESIGN §4)",
+    )
+    reference_bandwidth_hz: PositiveFloat | None = Field(
+        None, description="B_ref pricing a queued request's upload; null means bandwidth_hz"
+    )
+
+
+class Candidate(Strict):
+    id: Identifier
+    context_tokens: int = Field(gt=0, description="L_i: context length in tokens")
+    snr_db: float = Field(description="gamma_i in dB")
+    waited_s: NonNegativeFloat = Field(0.0, description="tau_i: time already waited")
+    server_time_s: NonNegativeFloat = Field(description="d_i = TL_i: predicted server time")
+    gain: float = Field(description="g_i = Q(x_i,1) - Q(x_i,0)")
+    queue_delay_s: NonNegativeFloat | None = Field(
+        None, description="TQ_i; required when queue.delay is 'given'"
+    )
+
+    @property
+    def snr_linear(self) -> float:
+        return db_to_linear(self.snr_db)
+
+
+class AdmissionInstance(Strict):
+    kind: Literal["admission"]
+    version: Literal[1]
+    name: Identifier
+    comment: str | None = None
+    server: Server
+    bandwidth_hz: PositiveFloat = Field(
+        description="B: total uplink bandwidth; the paper labels it bit/s but uses it as Hz "
+        "in R = B log2(1+SNR) (DESIGN §3)"
+    )
+    beta: NonNegativeFloat = Field(description="latency weight (per second)")
+    snr_threshold_db: float = Field(0.0, description="gamma_th in dB: no upload below it")
+    bits_per_token: PositiveFloat = 32
+    queue: QueueModel = Field(default_factory=QueueModel)
+    candidates: list[Candidate] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> AdmissionInstance:
+        problems = duplicate_problems("candidates", (c.id for c in self.candidates))
+        if self.queue.delay == "given":
+            problems += [
+                f"candidates[{i}].queue_delay_s: required when queue.delay is 'given'"
+                for i, c in enumerate(self.candidates)
+                if c.queue_delay_s is None
+            ]
+        raise_problems(problems)
+        return self
+
+    # Derived quantities of DESIGN §4, in SI units.
+
+    @property
+    def reference_bandwidth_hz(self) -> float:
+        return self.queue.reference_bandwidth_hz or self.bandwidth_hz
+
+    def upload_coefficient(self, candidate: Candidate) -> float:
+        """c_i = bits L_i / log2(1 + gamma_i), so that TC_i(B_i) = c_i / B_i  (eq. 25)."""
+        return (
+            self.bits_per_token * candidate.context_tokens / math.log2(1.0 + candidate.snr_linear)
+        )
+
+    def can_upload(self, candidate: Candidate) -> bool:
+        """False in outage: SNR strictly below the threshold (eq. 5)."""
+        return candidate.snr_db >= self.snr_threshold_db

@@ -1,0 +1,3 @@
+"""Solvers of problem A, per-slot admission (DESIGN §4)."""
+
+from . import baselines  # noqa: F401
