@@ -1,0 +1,127 @@
+"""``opt-offload compare FILES... --solvers a,b``: gaps and times of several solvers."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from ..compare import aggregate, compare_all, parse_solver_options
+from ..errors import InputError
+from ..io import load_instance, write_text_atomic
+from .common import EXIT_OK, console, parse_key_values
+
+PER_INSTANCE_ROWS = 30  # more instances than this print the aggregate only (or use --csv)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare solvers on instance files",
+        description="Solve every file with every solver; print objective, gap to the reference "
+        "(default: the first exact solver listed; positive = worse) and time per instance and "
+        "in aggregate (mean, worst).",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--solvers", required=True, help="comma-separated solver names")
+    parser.add_argument("--reference", help="solver the gaps are measured against")
+    parser.add_argument("--time-limit", type=float, metavar="S", help="seconds per solve")
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        metavar="SOLVER.KEY=VALUE",
+        help="an option for one solver (repeatable)",
+    )
+    parser.add_argument("--csv", metavar="PATH", help="write one row per instance and solver")
+    parser.set_defaults(run=run)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def per_instance_table(rows) -> Table:
+    table = Table(title="per instance")
+    for column in ("instance", "solver", "status", "objective", "gap %", "time ms"):
+        table.add_column(
+            column, justify="left" if column in ("instance", "solver", "status") else "right"
+        )
+    for row in rows:
+        s = row.solution
+        table.add_row(
+            s.instance,
+            s.solver,
+            s.status.value,
+            _fmt(s.objective, ".6g"),
+            _fmt(None if row.gap is None else 100 * row.gap, ".3f"),
+            f"{1e3 * s.wall_s:.3f}",
+        )
+    return table
+
+
+def aggregate_table(summary, reference: str) -> Table:
+    table = Table(title=f"aggregate (gaps against {reference})")
+    for column in (
+        "solver",
+        "instances",
+        "solved",
+        "mean gap %",
+        "worst gap %",
+        "mean ms",
+        "median ms",
+    ):
+        table.add_column(column, justify="left" if column == "solver" else "right")
+    for entry in summary:
+        table.add_row(
+            entry["solver"],
+            str(entry["instances"]),
+            str(entry["solved"]),
+            _fmt(entry["mean_gap_pct"], ".3f"),
+            _fmt(entry["worst_gap_pct"], ".3f"),
+            f"{1e3 * entry['mean_wall_s']:.3f}",
+            f"{1e3 * entry['median_wall_s']:.3f}",
+        )
+    return table
+
+
+def csv_text(rows) -> str:
+    buffer = io.StringIO()
+    records = [row.as_record() for row in rows]
+    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    solvers = [name.strip() for name in args.solvers.split(",") if name.strip()]
+    if not solvers:
+        raise InputError("--solvers: name at least one solver")
+    instances = [(path, load_instance(path)) for path in args.files]
+    progress_console = Console(stderr=True)
+    rows = compare_all(
+        instances,
+        solvers,
+        reference=args.reference,
+        time_limit=args.time_limit,
+        options=parse_solver_options(parse_key_values(args.option)),
+        progress=lambda items: track(
+            items,
+            description="solving",
+            console=progress_console,
+            transient=True,
+            disable=len(items) < 5,
+        ),
+    )
+    if len(instances) <= PER_INSTANCE_ROWS:
+        console.print(per_instance_table(rows))
+    console.print(aggregate_table(aggregate(rows), rows[0].reference))
+    if args.csv:
+        write_text_atomic(args.csv, csv_text(rows))
+        console.print(f"{len(rows)} rows written to {args.csv}")
+    return EXIT_OK

@@ -1,0 +1,134 @@
+"""Heuristic-versus-exact comparison on the same instances (DESIGN §2).
+
+Every solver's objective comes from the shared evaluator; the gap of a solver to the reference
+(by default the first exact solver listed) is ``(reference - value) / max(|reference|, eps)``
+for a maximisation and ``(value - reference) / max(|reference|, eps)`` for a minimisation, so a
+positive gap always means worse than the reference.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InputError
+from .registry import get_solver
+from .schemas import Instance, Solution
+from .solve import solve
+
+EPS = 1e-9
+
+
+def relative_gap(reference: float | None, value: float | None, sense: str) -> float | None:
+    """Gap of ``value`` to ``reference`` (positive = worse), or None if either is missing."""
+    if reference is None or value is None:
+        return None
+    worse_by = reference - value if sense == "max" else value - reference
+    return worse_by / max(abs(reference), EPS)
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    source: str
+    solution: Solution
+    reference: str
+    gap: float | None
+
+    def as_record(self) -> dict[str, Any]:
+        s = self.solution
+        return {
+            "file": self.source,
+            "instance": s.instance,
+            "kind": s.kind,
+            "solver": s.solver,
+            "status": s.status.value,
+            "objective": s.objective,
+            "bound": s.bound,
+            "reference": self.reference,
+            "gap_pct": None if self.gap is None else 100.0 * self.gap,
+            "wall_s": s.wall_s,
+        }
+
+
+def reference_solver(solvers: Sequence[str], kind: str, reference: str | None) -> str:
+    """The named reference, else the first exact solver in the list, else the first solver."""
+    if reference is not None:
+        return reference
+    exact = [name for name in solvers if get_solver(kind, name).exact]
+    return (exact or list(solvers))[0]
+
+
+def compare_instance(
+    source: str,
+    instance: Instance,
+    solvers: Sequence[str],
+    *,
+    reference: str | None = None,
+    time_limit: float | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[ComparisonRow]:
+    """Solve one instance with every solver and measure each against the reference."""
+    options = options or {}
+    ref_name = reference_solver(solvers, instance.kind, reference)
+    names = list(solvers) if ref_name in solvers else [ref_name, *solvers]
+    solutions = {
+        name: solve(instance, name, time_limit=time_limit, **options.get(name, {}))
+        for name in names
+    }
+    ref_objective = solutions[ref_name].objective
+    return [
+        ComparisonRow(
+            source,
+            solutions[name],
+            ref_name,
+            relative_gap(ref_objective, solutions[name].objective, solutions[name].sense),
+        )
+        for name in solvers
+    ]
+
+
+def compare_all(
+    instances: Iterable[tuple[str, Instance]],
+    solvers: Sequence[str],
+    *,
+    progress: Callable[[Iterable], Iterable] = lambda items: items,
+    **kwargs: Any,
+) -> list[ComparisonRow]:
+    rows: list[ComparisonRow] = []
+    for source, instance in progress(list(instances)):
+        rows += compare_instance(source, instance, solvers, **kwargs)
+    return rows
+
+
+def aggregate(rows: Sequence[ComparisonRow]) -> list[dict[str, Any]]:
+    """Per solver: instances, how many got feasible decisions, mean and worst gap, times."""
+    summary = []
+    for name in dict.fromkeys(r.solution.solver for r in rows):
+        mine = [r for r in rows if r.solution.solver == name]
+        gaps = [r.gap for r in mine if r.gap is not None]
+        walls = [r.solution.wall_s for r in mine]
+        summary.append(
+            {
+                "solver": name,
+                "instances": len(mine),
+                "solved": sum(r.solution.objective is not None for r in mine),
+                "mean_gap_pct": 100.0 * statistics.fmean(gaps) if gaps else None,
+                "worst_gap_pct": 100.0 * max(gaps) if gaps else None,
+                "mean_wall_s": statistics.fmean(walls),
+                "median_wall_s": statistics.median(walls),
+            }
+        )
+    return summary
+
+
+def parse_solver_options(pairs: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``{"threshold.kmax": "40"}`` -> ``{"threshold": {"kmax": "40"}}``."""
+    options: dict[str, dict[str, str]] = {}
+    for key, value in pairs.items():
+        solver, dot, option = key.partition(".")
+        if not dot or not solver or not option:
+            raise InputError(f"--option {key}={value}: expected SOLVER.KEY=VALUE")
+        options.setdefault(solver, {})[option] = value
+    return options

@@ -1,0 +1,156 @@
+"""Decoder-only transformer architectures: the numbers every cost model starts from.
+
+A :class:`TransformerConfig` holds what FLOP counts, memory sizes and tensor graphs need. Presets
+cite the Hugging Face ``config.json`` they copy; :func:`load_hf_config` reads such a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import InputError
+from ..io import validation_problems
+from ..schemas.base import raise_problems
+
+# Bytes per element of the data types instances are built for.
+DTYPE_BYTES = {"int8": 1, "fp16": 2, "bf16": 2, "fp32": 4}
+
+
+class TransformerConfig(BaseModel):
+    """Dimensions of a decoder-only transformer with grouped-query attention and a gated MLP."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    hidden_size: int = Field(gt=0)
+    num_layers: int = Field(gt=0)
+    num_heads: int = Field(gt=0)
+    num_kv_heads: int = Field(gt=0)
+    intermediate_size: int = Field(gt=0)
+    vocab_size: int = Field(gt=0)
+    tie_word_embeddings: bool = False
+    gated_mlp: bool = True
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> TransformerConfig:
+        problems = []
+        if self.hidden_size % self.num_heads:
+            problems.append(
+                f"num_heads: {self.num_heads} heads do not divide hidden_size {self.hidden_size}"
+            )
+        if self.num_heads % self.num_kv_heads:
+            problems.append(
+                f"num_kv_heads: {self.num_kv_heads} KV heads do not divide num_heads "
+                f"{self.num_heads}"
+            )
+        raise_problems(problems)
+        return self
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_heads
+
+    @property
+    def kv_dim(self) -> int:
+        """Width of the K (or V) projection: KV heads x head dimension."""
+        return self.num_kv_heads * self.head_dim
+
+
+PRESETS: dict[str, TransformerConfig] = {
+    # huggingface.co/meta-llama/Llama-2-7b-hf config.json
+    "llama2-7b": TransformerConfig(
+        name="llama2-7b",
+        hidden_size=4096,
+        num_layers=32,
+        num_heads=32,
+        num_kv_heads=32,
+        intermediate_size=11008,
+        vocab_size=32000,
+    ),
+    # huggingface.co/meta-llama/Llama-2-13b-hf config.json
+    "llama2-13b": TransformerConfig(
+        name="llama2-13b",
+        hidden_size=5120,
+        num_layers=40,
+        num_heads=40,
+        num_kv_heads=40,
+        intermediate_size=13824,
+        vocab_size=32000,
+    ),
+    # huggingface.co/JackFram/llama-68m config.json: the draft model of speculative decoding
+    "llama-68m": TransformerConfig(
+        name="llama-68m",
+        hidden_size=768,
+        num_layers=2,
+        num_heads=12,
+        num_kv_heads=12,
+        intermediate_size=3072,
+        vocab_size=32000,
+    ),
+    # huggingface.co/Qwen/Qwen2.5-Math-1.5B config.json (PRADA's SLM, Sec. 5)
+    "qwen2.5-math-1.5b": TransformerConfig(
+        name="qwen2.5-math-1.5b",
+        hidden_size=1536,
+        num_layers=28,
+        num_heads=12,
+        num_kv_heads=2,
+        intermediate_size=8960,
+        vocab_size=151936,
+        tie_word_embeddings=True,
+    ),
+    # huggingface.co/Qwen/Qwen2.5-Math-7B config.json (PRADA's LLM, Sec. 5)
+    "qwen2.5-math-7b": TransformerConfig(
+        name="qwen2.5-math-7b",
+        hidden_size=3584,
+        num_layers=28,
+        num_heads=28,
+        num_kv_heads=4,
+        intermediate_size=18944,
+        vocab_size=152064,
+    ),
+}
+
+# Hugging Face config.json keys -> TransformerConfig fields.
+HF_KEYS = {
+    "hidden_size": "hidden_size",
+    "num_hidden_layers": "num_layers",
+    "num_attention_heads": "num_heads",
+    "intermediate_size": "intermediate_size",
+    "vocab_size": "vocab_size",
+}
+
+
+def preset(name: str) -> TransformerConfig:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        known = ", ".join(PRESETS)
+        raise InputError(f"unknown model preset {name!r} (known: {known})") from None
+
+
+def load_hf_config(path: str | os.PathLike, name: str | None = None) -> TransformerConfig:
+    """Read a Hugging Face ``config.json`` (Llama, Qwen2 and alike)."""
+    source = str(path)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("file not found", source) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read config: {exc}", source) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object", source)
+    missing = [key for key in HF_KEYS if key not in data]
+    if missing:
+        raise InputError([f"{key}: missing" for key in missing], source)
+    fields = {field: data[key] for key, field in HF_KEYS.items()}
+    fields["num_kv_heads"] = data.get("num_key_value_heads") or data["num_attention_heads"]
+    fields["tie_word_embeddings"] = bool(data.get("tie_word_embeddings", False))
+    fields["name"] = name or data.get("_name_or_path") or Path(path).stem
+    try:
+        return TransformerConfig.model_validate(fields)
+    except ValidationError as exc:
+        raise InputError(validation_problems(exc), source) from None

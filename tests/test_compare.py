@@ -1,0 +1,77 @@
+"""The comparison driver and `opt-offload compare` (gaps on evaluator values, DESIGN §2)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from opt_offload.cli import main
+from opt_offload.compare import aggregate, compare_instance, parse_solver_options, relative_gap
+from opt_offload.errors import InputError
+from opt_offload.io import load_instance
+
+from .conftest import INSTANCES, instance_files, run_cli
+
+
+def test_relative_gap_signs():
+    assert relative_gap(10.0, 8.0, "max") == pytest.approx(0.2)
+    assert relative_gap(10.0, 12.0, "min") == pytest.approx(0.2)
+    assert relative_gap(-4.0, -5.0, "max") == pytest.approx(0.25)
+    assert relative_gap(0.0, -1e-3, "max") == pytest.approx(1e-3 / 1e-9)
+    assert relative_gap(None, 1.0, "max") is None and relative_gap(1.0, None, "min") is None
+
+
+@given(st.floats(-1e6, 1e6), st.floats(0, 1e6), st.sampled_from(["max", "min"]))
+def test_a_worse_value_never_has_a_negative_gap(reference, worse_by, sense):
+    value = reference - worse_by if sense == "max" else reference + worse_by
+    assert relative_gap(reference, value, sense) >= -1e-12
+
+
+def test_compare_instance_uses_the_evaluator_and_reference():
+    instance = load_instance(INSTANCES / "assignment" / "hand-two-edges.json")
+    (row,) = compare_instance("f.json", instance, ["cloud-only"])
+    assert row.reference == "cloud-only" and row.gap == 0.0
+    assert row.solution.objective == 4.0
+    summary = aggregate([row])
+    assert summary[0]["solved"] == 1 and summary[0]["worst_gap_pct"] == 0.0
+
+
+def test_solver_options_are_split_per_solver():
+    assert parse_solver_options({"kpfcfs.k": "4", "kpfcfs.rule": "edf", "x.y": "1"}) == {
+        "kpfcfs": {"k": "4", "rule": "edf"},
+        "x": {"y": "1"},
+    }
+    with pytest.raises(InputError, match="expected SOLVER.KEY=VALUE"):
+        parse_solver_options({"k": "4"})
+
+
+def test_compare_cli_writes_csv(tmp_path, capsys):
+    out = tmp_path / "gaps.csv"
+    files = [str(p) for p in instance_files("admission")]
+    assert main(["compare", *files, "--solvers", "all-local", "--csv", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["instance"] for r in rows] == ["hand-estimate", "hand-three"]
+    assert {r["gap_pct"] for r in rows} == {"0.0"}
+    assert "aggregate" in capsys.readouterr().out
+
+
+def test_compare_cli_unknown_solver_is_bad_input():
+    result = run_cli("compare", INSTANCES / "admission" / "hand-three.json", "--solvers", "nope")
+    assert result.returncode == 2 and "unknown solver 'nope' for admission" in result.stderr
+
+
+def test_cli_start_up_stays_light():
+    # Building the parser must not import the heavy backends: every command pays for it.
+    code = (
+        "import sys; from opt_offload.cli import build_parser; build_parser();"
+        "heavy = [m for m in ('torch', 'pyomo.environ', 'cvxpy', 'highspy', 'matplotlib.pyplot')"
+        " if m in sys.modules]; print(heavy)"
+    )
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
