@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io import load_instance, to_json, write_text_atomic
+from ..plots import plot_solution
 from ..report import print_solution
 from ..solve import solve
 from .common import add_solver_arguments, console, exit_code, parse_key_values
@@ -25,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_solver_arguments(parser)
     parser.add_argument("--out", metavar="PATH", help="write the solution JSON here (atomically)")
     parser.add_argument("--json", action="store_true", help="print the solution JSON instead")
+    parser.add_argument("--plot", metavar="FILE.png", help="draw the solution into this file")
     parser.set_defaults(run=run)
 
 
@@ -41,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
             write_text_atomic(args.out, text)
         except OSError as exc:
             raise InputError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+    if args.plot:
+        plot_solution(instance, solution, args.plot)
     if args.json:
         print(text, end="")
     else:
