@@ -6,6 +6,18 @@ For a bandwidth price mu (eqs. 30-32, in model units MHz and ms):
     w_i      = g_i - beta c_i / B_i* - mu B_i* = g_i - 2 sqrt(beta c_i mu)  (31)
     wbar_i   = beta TQ_i - mu B_i* = beta TQ_i - sqrt(beta c_i mu)       (32)
 
+Eq. (32) cancels the upload time of a queued request against that of an immediate one, as if a
+queued request later uploaded at B_i* too. DESIGN §4 prices a queued upload at B_ref (Remark 2's
+reference band), so with the default ``queue_upload = reference`` Appendix B's comparison of
+alpha = 2 with alpha = 1 is redone with that price:
+
+    wbar_i   = beta (c_i / B_ref + TQ_i) - beta c_i / B_i* - mu B_i*
+             = beta (c_i / B_ref + TQ_i) - 2 sqrt(beta c_i mu)               (32, B_ref)
+
+and the queue test ``w_i >= wbar_i`` becomes ``g_i - beta (c_i / B_ref + TQ_i) >= 0``, which is
+Remark 2's rule ``w0_i >= beta TQ_i``: the three cases then agree with one another and with the
+evaluator. ``queue_upload = paper`` keeps eq. (32) as printed.
+
 The case is set by the candidates that can upload (those in outage stay local and do not
 compete for slots), with K = M - |M_t| free slots:
 
@@ -69,6 +81,15 @@ from .common import K_MAX, as_plain, best_alternative, decisions_of
 
 
 @dataclass(frozen=True)
+class Variant:
+    """The reading of the rules: K_max, the zero-price check, the queued upload's price."""
+
+    kmax: int = K_MAX
+    zero_price_check: bool = True
+    queue_upload: str = "reference"
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the rules decided at the final prices, and each candidate's priority."""
 
@@ -85,10 +106,12 @@ def gain_now(data: SlotData, i: int, mu: float) -> float:
     return data.gain[i] - 2.0 * math.sqrt(data.beta_per_ms * data.upload[i] * mu)
 
 
-def queue_margin(data: SlotData, i: int, mu: float) -> float:
-    """wbar_i of eq. (32) at B_i*(mu)."""
-    tq_cost = data.beta_per_ms * data.queue_delay_ms[i]
-    return tq_cost - math.sqrt(data.beta_per_ms * data.upload[i] * mu)
+def queue_margin(data: SlotData, i: int, mu: float, variant: Variant) -> float:
+    """wbar_i of eq. (32) at B_i*(mu), the queued upload priced as ``variant`` says."""
+    price_term = math.sqrt(data.beta_per_ms * data.upload[i] * mu)  # mu B_i* = beta c_i / B_i*
+    if variant.queue_upload == "paper":
+        return data.beta_per_ms * data.queue_delay_ms[i] - price_term
+    return data.queue_cost(i) - 2.0 * price_term
 
 
 def zero_price_gain(data: SlotData, i: int) -> float:
@@ -111,20 +134,22 @@ def case_of(data: SlotData) -> str:
     return "abundant" if len(data.candidates) <= data.free_slots else "competitive"
 
 
-def server_full_rules(data: SlotData) -> Outcome:
+def server_full_rules(data: SlotData, variant: Variant) -> Outcome:
     queued = frozenset(
         i
         for i in data.candidates
         if zero_price_gain(data, i) >= data.beta_per_ms * data.queue_delay_ms[i]
     )
-    priority = {i: min(queue_margin(data, i, 0.0), gain_now(data, i, 0.0)) for i in data.candidates}
+    priority = {
+        i: min(queue_margin(data, i, 0.0, variant), gain_now(data, i, 0.0)) for i in data.candidates
+    }
     return Outcome("server-full", 0.0, 0.0, frozenset(), queued, priority)
 
 
-def rules_at(data: SlotData, case: str, mu: float) -> Outcome:
+def rules_at(data: SlotData, case: str, mu: float, variant: Variant) -> Outcome:
     """Theorem 2's actions at bandwidth price mu (lambda_s set by the rule of the case)."""
     w = {i: gain_now(data, i, mu) for i in data.candidates}
-    wbar = {i: queue_margin(data, i, mu) for i in data.candidates}
+    wbar = {i: queue_margin(data, i, mu, variant) for i in data.candidates}
     priority = {i: min(wbar[i], w[i]) for i in data.candidates}
     if case == "abundant":
         immediate = frozenset(i for i in data.candidates if w[i] >= 0.0)
@@ -141,18 +166,18 @@ def rules_at(data: SlotData, case: str, mu: float) -> Outcome:
     return Outcome(case, mu, lam, immediate, queued, priority)
 
 
-def clearing_price(data: SlotData, case: str, kmax: int) -> Outcome:
+def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
     """Bisection on mu towards mu*, the smallest price whose admitted set fits in B."""
     if data.beta_per_ms == 0.0:
-        return rules_at(data, case, 0.0)
+        return rules_at(data, case, 0.0, variant)
     root_sum = sum(math.sqrt(data.upload[i]) for i in data.candidates)
     lo, hi = 0.0, data.beta_per_ms * root_sum**2 / data.bandwidth_mhz**2
-    fits, over = rules_at(data, case, hi), None
-    for _ in range(kmax):
+    fits, over = rules_at(data, case, hi, variant), None
+    for _ in range(variant.kmax):
         mid = 0.5 * (lo + hi)
         if not lo < mid < hi:
             break
-        outcome = rules_at(data, case, mid)
+        outcome = rules_at(data, case, mid, variant)
         if demand(data, outcome.immediate, mid) <= data.bandwidth_mhz:
             hi, fits = mid, outcome
         else:
@@ -178,13 +203,13 @@ def check_at_zero_price(data: SlotData, immediate: frozenset[int]) -> frozenset[
     return immediate
 
 
-def threshold_rules(data: SlotData, *, kmax: int = K_MAX, check: bool = True) -> Outcome:
+def threshold_rules(data: SlotData, variant: Variant = Variant()) -> Outcome:
     """Theorem 2 with the multiplier search, for fixed queue delays."""
     case = case_of(data)
     if not data.candidates or case == "server-full":
-        return server_full_rules(data)
-    outcome = clearing_price(data, case, kmax)
-    if not check:
+        return server_full_rules(data, variant)
+    outcome = clearing_price(data, case, variant)
+    if not variant.zero_price_check:
         return outcome
     immediate = check_at_zero_price(data, outcome.immediate)
     dropped = outcome.immediate - immediate
@@ -217,15 +242,13 @@ def priority_waits(
     return waits
 
 
-def estimate_rules(
-    instance: AdmissionInstance, *, kmax: int, check: bool
-) -> tuple[Outcome, SlotData, str]:
+def estimate_rules(instance: AdmissionInstance, variant: Variant) -> tuple[Outcome, SlotData, str]:
     data = SlotData.from_instance(instance)
     order = sorted(data.candidates, key=lambda i: (-zero_price_gain(data, i), i))
     outcome = None
-    for k in range(1, kmax + 1):
+    for k in range(1, variant.kmax + 1):
         data = SlotData.from_instance(instance, priority_waits(instance, data, order, outcome))
-        new = threshold_rules(data, kmax=kmax, check=check)
+        new = threshold_rules(data, variant)
         new_order = sorted(data.candidates, key=lambda i: (-new.priority[i], i))
         stable = (
             outcome is not None
@@ -235,7 +258,7 @@ def estimate_rules(
         outcome, order = new, new_order
         if stable:
             return outcome, data, f"queue-delay loop: order stable after {k} passes"
-    return outcome, data, f"queue-delay loop: order not stable after K_max = {kmax} passes"
+    return outcome, data, f"queue-delay loop: order not stable after K_max = {variant.kmax} passes"
 
 
 @register(
@@ -255,6 +278,14 @@ def estimate_rules(
             "after scaling, demote admissions worth less at their share than their "
             "alternative (false: Theorem 2 verbatim)",
         ),
+        Option(
+            "queue_upload",
+            str,
+            "reference",
+            "price of a queued upload in eq. (32): at B_ref as the evaluator does, or at "
+            "B_i* as eq. (32) is printed",
+            choices=("reference", "paper"),
+        ),
     ),
 )
 def threshold(
@@ -263,13 +294,15 @@ def threshold(
     time_limit: float | None = None,
     kmax: int = K_MAX,
     zero_price_check: bool = True,
+    queue_upload: str = "reference",
 ) -> SolverResult:
+    variant = Variant(kmax, zero_price_check, queue_upload)
     if instance.queue.delay == "given":
         data = SlotData.from_instance(instance)
-        outcome = threshold_rules(data, kmax=kmax, check=zero_price_check)
+        outcome = threshold_rules(data, variant)
         note = ""
     else:
-        outcome, data, note = estimate_rules(instance, kmax=kmax, check=zero_price_check)
+        outcome, data, note = estimate_rules(instance, variant)
         note = "; " + note
     message = f"case {outcome.case}, mu = {outcome.mu:.6g} /MHz, lambda_s = {outcome.lam:.6g}"
     return SolverResult(
