@@ -6,7 +6,6 @@ import math
 import random as _random
 
 from opt_offload.models.admission import SlotData
-
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 

@@ -31,7 +31,6 @@ import time
 from dataclasses import dataclass
 
 from opt_offload.models.admission import SlotData
-
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 

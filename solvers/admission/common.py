@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from opt_offload.models.admission import HZ_PER_MHZ, SlotData, split_bandwidth
-
 from opt_offload.evaluate.admission import evaluate_admission, queue_delays
+from opt_offload.models.admission import HZ_PER_MHZ, SlotData, split_bandwidth
 from opt_offload.registry import SolverResult
 from opt_offload.schemas import AdmissionDecision, AdmissionInstance, Status
 

@@ -9,7 +9,6 @@ read from the PySCIPOpt model CVXPY hands back (CVXPY minimises the negated obje
 from __future__ import annotations
 
 from opt_offload.models.admission import SlotData, cvxpy_problem
-
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 

@@ -19,7 +19,6 @@ from opt_offload.models.admission import (
     slot_value,
     split_bandwidth,
 )
-
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 

@@ -73,7 +73,6 @@ import math
 from dataclasses import dataclass, field
 
 from opt_offload.models.admission import SlotData, split_bandwidth
-
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 
