@@ -51,10 +51,12 @@ Tie-breaks (each one a choice the paper leaves open):
   the scaling, bandwidth is no longer priced (as in Remark 2), so an immediate admission whose
   value at its share, ``g_i - beta c_i / B_i``, is below its best alternative (queue at
   ``g_i - beta (c_i / B_ref + TQ_i)``, or local at 0) falls back to that alternative, the worst
-  first, and the band is re-split. Each step raises the objective. Without it even a single
-  candidate is refused when ``beta c / B <= g < 2 beta c / B`` (at mu* = beta c / B^2 the
-  price term doubles the upload cost: Theorem 2 states first-order conditions of a
-  non-convex problem, so the Lagrangian has a duality gap even for n = 1).
+  first, and the band is re-split. Each step raises the objective. Without it the rules are
+  not exact even for one candidate: mu* is where its ``w = g - 2 sqrt(beta c mu)`` crosses 0,
+  the set just below mu* admits it, and scaled to B it is worth ``g - beta c / B``, negative
+  when ``g < beta c / B`` (the set just above mu* would instead refuse it whenever
+  ``g < 2 beta c / B``). Theorem 2 states first-order conditions of a non-convex problem; its
+  Lagrangian has a duality gap even for n = 1.
 
 Queue delays in mode ``estimate`` (Sec. 4.2.5): the candidates are ordered by priority,
 ``min(wbar_i, w_i)`` descending (first pass: Remark 2's ``w0_i`` descending), and list-scheduled
