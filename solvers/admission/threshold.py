@@ -51,12 +51,14 @@ Tie-breaks (each one a choice the paper leaves open):
   the scaling, bandwidth is no longer priced (as in Remark 2), so an immediate admission whose
   value at its share, ``g_i - beta c_i / B_i``, is below its best alternative (queue at
   ``g_i - beta (c_i / B_ref + TQ_i)``, or local at 0) falls back to that alternative, the worst
-  first, and the band is re-split. Each step raises the objective. Without it the rules are
-  not exact even for one candidate: mu* is where its ``w = g - 2 sqrt(beta c mu)`` crosses 0,
-  the set just below mu* admits it, and scaled to B it is worth ``g - beta c / B``, negative
-  when ``g < beta c / B`` (the set just above mu* would instead refuse it whenever
-  ``g < 2 beta c / B``). Theorem 2 states first-order conditions of a non-convex problem; its
-  Lagrangian has a duality gap even for n = 1.
+  first, and the band is re-split; the dropped candidates then leave the competition and the
+  multiplier search runs again on the others (a dropped candidate may have set the price that
+  kept the others out). Without the check the rules are not exact even for one candidate: mu*
+  is where its ``w = g - 2 sqrt(beta c mu)`` crosses 0, the set just below mu* admits it, and
+  scaled to B it is worth ``g - beta c / B``, negative when ``g < beta c / B`` (the set just
+  above mu* would instead refuse it whenever ``g < 2 beta c / B``). Theorem 2 states
+  first-order conditions of a non-convex problem; its Lagrangian has a duality gap even for
+  n = 1.
 
 Queue delays in mode ``estimate`` (Sec. 4.2.5): the candidates are ordered by priority,
 ``min(wbar_i, w_i)`` descending (first pass: Remark 2's ``w0_i`` descending), and list-scheduled
@@ -70,6 +72,7 @@ list scheduling.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from dataclasses import dataclass, field
@@ -204,18 +207,39 @@ def check_at_zero_price(data: SlotData, immediate: frozenset[int]) -> frozenset[
     return immediate
 
 
+def without(data: SlotData, dropped: frozenset[int]) -> SlotData:
+    """The slot with the dropped candidates out of the competition (they keep their alternative)."""
+    eligible = tuple(ok and i not in dropped for i, ok in enumerate(data.eligible))
+    return dataclasses.replace(data, eligible=eligible)
+
+
 def threshold_rules(data: SlotData, variant: Variant = Variant()) -> Outcome:
-    """Theorem 2 with the multiplier search, for fixed queue delays."""
+    """Theorem 2 with the multiplier search, for fixed queue delays.
+
+    With the zero-price check, the candidates it drops leave the competition and the search
+    runs again on the others (a dropped candidate set the price, and others may enter at a
+    lower one); each round drops at least one, so at most n rounds.
+    """
     case = case_of(data)
     if not data.candidates or case == "server-full":
         return server_full_rules(data, variant)
     outcome = clearing_price(data, case, variant)
     if not variant.zero_price_check:
         return outcome
-    immediate = check_at_zero_price(data, outcome.immediate)
-    dropped = outcome.immediate - immediate
+    dropped = frozenset()
+    while True:
+        kept = check_at_zero_price(data, outcome.immediate)
+        if kept == outcome.immediate:
+            break
+        dropped |= outcome.immediate - kept
+        active = without(data, dropped)
+        outcome = (
+            clearing_price(active, case_of(active), variant)
+            if active.candidates
+            else Outcome(case, 0.0, 0.0, frozenset(), frozenset(), outcome.priority)
+        )
     queued = outcome.queued | {i for i in dropped if best_alternative(data, i)[1]}
-    return Outcome(case, outcome.mu, outcome.lam, immediate, queued, outcome.priority)
+    return Outcome(case, outcome.mu, outcome.lam, outcome.immediate, queued, outcome.priority)
 
 
 # --- queue delays in mode "estimate" (Sec. 4.2.5) --------------------------------------------
