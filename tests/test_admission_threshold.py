@@ -15,9 +15,10 @@ from opt_offload.generators.admission import (
     generate_slot,
 )
 from opt_offload.io import load_instance, parse_instance
-from opt_offload.models.admission import SlotData
+from opt_offload.models.admission import SlotData, split_bandwidth
 from opt_offload.schemas import Status
 from opt_offload.solve import solve
+from opt_offload.solvers.admission.common import best_alternative
 from opt_offload.solvers.admission.threshold import (
     Variant,
     case_of,
@@ -136,7 +137,11 @@ def test_multiplier_search_fits_the_band_and_the_slots():
         assert outcome.lam >= 0.0 and (case == "competitive" or outcome.lam == 0.0)
         final = threshold_rules(data)
         assert len(final.immediate) <= data.free_slots
-        assert final.immediate <= outcome.immediate  # the check only demotes
+        # after the zero-price check every admission is worth its share
+        share = split_bandwidth(data, final.immediate)
+        for i in final.immediate:
+            value = data.gain[i] - data.beta_per_ms * data.upload[i] / share[i]
+            assert value >= best_alternative(data, i)[0]
         assert demand(data, frozenset(), 1.0) == 0.0
 
 
