@@ -223,7 +223,7 @@ def threshold_rules(data: SlotData, variant: Variant = Variant()) -> Outcome:
     case = case_of(data)
     if not data.candidates or case == "server-full":
         return server_full_rules(data, variant)
-    outcome = clearing_price(data, case, variant)
+    first = outcome = clearing_price(data, case, variant)
     if not variant.zero_price_check:
         return outcome
     dropped = frozenset()
@@ -239,7 +239,8 @@ def threshold_rules(data: SlotData, variant: Variant = Variant()) -> Outcome:
             else Outcome(case, 0.0, 0.0, frozenset(), frozenset(), outcome.priority)
         )
     queued = outcome.queued | {i for i in dropped if best_alternative(data, i)[1]}
-    return Outcome(case, outcome.mu, outcome.lam, outcome.immediate, queued, outcome.priority)
+    priority = {**first.priority, **outcome.priority}  # the dropped keep their first priority
+    return Outcome(case, outcome.mu, outcome.lam, outcome.immediate, queued, priority)
 
 
 # --- queue delays in mode "estimate" (Sec. 4.2.5) --------------------------------------------
