@@ -145,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     entries = summary(rows)
     table = Table(title=f"gap to exact, {args.instances} instances, queue delays {args.queue}")
     for column in entries[0]:
-        table.add_column(column, justify="left" if column in ("solver", "case") else "right")
+        label = column in ("solver", "case")
+        table.add_column(column, justify="left" if label else "right", no_wrap=label)
     for entry in entries:
         table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in entry.values()))
     console.print(table)
