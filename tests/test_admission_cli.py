@@ -10,8 +10,8 @@ import pytest
 
 from opt_offload.cli import main
 from opt_offload.io import load_instance
+from opt_offload.solvers.admission.enumeration import enumerate_optimum
 
-from .admission_oracle import enumerate_optimum
 from .conftest import INSTANCES, read_json, run_cli
 from .test_cli import assert_bad_input
 
@@ -92,10 +92,22 @@ def test_solvers_listing_says_which_are_exact(capsys):
     assert main(["solvers", "--kind", "admission"]) == 0
     out = capsys.readouterr().out
     rows = {line.split("│")[2].strip(): line for line in out.splitlines() if line.count("│") > 5}
-    for name in ("exact (default)", "exact-pyomo", "exact-cvxpy"):
+    for name in ("exact (default)", "exact-pyomo", "exact-cvxpy", "enumerate"):
         assert "│ yes   │" in rows[name]
     for name in ("threshold", "random", "greedy", "all-local"):
         assert "│ no    │" in rows[name]
+
+
+def test_enumerate_takes_at_most_ten_candidates(write_json):
+    data = three()
+    data["candidates"] = [dict(data["candidates"][0], id=f"u{k}") for k in range(11)]
+    assert_bad_input(
+        run_cli("solve", write_json(data), "--solver", "enumerate"),
+        "solver 'enumerate' cannot take this instance: 11 candidates: 3^11 action vectors, "
+        "enumeration takes at most 10",
+    )
+    result = run_cli("solve", THREE, "--solver", "enumerate", "--json")
+    assert json.loads(result.stdout)["status"] == "optimal"
 
 
 # --- shipped Table 3 instances ---------------------------------------------------------------

@@ -24,8 +24,8 @@ from opt_offload.io import load_instance, parse_instance
 from opt_offload.models.admission import SlotData, communication_penalty, slot_value
 from opt_offload.schemas import Status
 from opt_offload.solve import solve
+from opt_offload.solvers.admission.enumeration import closed_form_decisions, enumerate_optimum
 
-from .admission_oracle import closed_form_decisions, enumerate_optimum
 from .conftest import INSTANCES
 from .strategies import admission_documents
 

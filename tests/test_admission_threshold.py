@@ -19,6 +19,7 @@ from opt_offload.models.admission import SlotData, split_bandwidth
 from opt_offload.schemas import Status
 from opt_offload.solve import solve
 from opt_offload.solvers.admission.common import best_alternative
+from opt_offload.solvers.admission.enumeration import enumerate_optimum
 from opt_offload.solvers.admission.threshold import (
     Variant,
     case_of,
@@ -29,7 +30,6 @@ from opt_offload.solvers.admission.threshold import (
     threshold_rules,
 )
 
-from .admission_oracle import enumerate_optimum
 from .conftest import INSTANCES
 from .strategies import admission_documents
 from .test_admission_exact import ORACLE, oracle_case
