@@ -196,9 +196,9 @@ def test_generate_rejects_impossible_cases():
 
 def test_bench_admission_reports_ratios_and_targets(capsys):
     args = ["bench", "admission", "--sizes", "16", "--instances", "1", "--min-total-s", "0.01"]
-    assert main([*args, "--solvers", "exact,threshold,exact-pyomo"]) == 0
+    assert main([*args, "--solvers", "exact,threshold,exact-pyomo,highspy-round"]) == 0
     out = capsys.readouterr().out
-    assert "x threshold" in out and "Pyomo / this" in out
+    assert "x threshold" in out and "Pyomo / this" in out and "highspy-round" in out
     assert "target exact <= 1 ms at n = 16" in out
     assert "faster than exact-pyomo at n = 16" in out
 
