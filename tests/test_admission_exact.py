@@ -24,6 +24,7 @@ from opt_offload.io import load_instance, parse_instance
 from opt_offload.models.admission import SlotData, communication_penalty, slot_value
 from opt_offload.schemas import Status
 from opt_offload.solve import solve
+from opt_offload.solvers.admission.branch_and_bound import solve_closed_form
 from opt_offload.solvers.admission.enumeration import closed_form_decisions, enumerate_optimum
 
 from .conftest import INSTANCES
@@ -143,6 +144,10 @@ def test_estimate_fixed_point_against_enumeration():
 
 def test_time_limit_is_reported():
     instance, _ = oracle_case(21)  # competitive, 6 candidates
-    solution = solve(instance, "exact", time_limit=1e-9)
-    assert solution.status in (Status.OPTIMAL, Status.TIME_LIMIT)
-    assert math.isfinite(solution.objective)
+    data = SlotData.from_instance(instance)
+    answer = solve_closed_form(data, time_limit=0.0)  # out of time at the root
+    assert answer.status is Status.TIME_LIMIT and answer.bound is None
+    assert "time limit" in answer.message
+    solution = solve(instance, "exact", time_limit=0.0)
+    assert solution.status is Status.TIME_LIMIT and not solution.violations
+    assert math.isfinite(solution.objective)  # the Lagrangian incumbent, still feasible

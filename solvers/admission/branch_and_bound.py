@@ -101,7 +101,7 @@ class Search:
         self.nodes += 1
         if self.timed_out or (
             self.deadline is not None
-            and self.nodes % CLOCK_EVERY == 0
+            and self.nodes % CLOCK_EVERY == 1  # the root, then every CLOCK_EVERY nodes
             and time.perf_counter() > self.deadline
         ):
             self.timed_out = True
