@@ -38,6 +38,10 @@ TERMINATION = {
     "unbounded": Status.ERROR,
     "error": Status.ERROR,
     "unknown": Status.ERROR,
+    # limits this backend never sets; a MILP round that stops on them has no proof
+    "objectiveLimit": Status.ERROR,
+    "minStepLength": Status.ERROR,
+    "licensingProblems": Status.ERROR,
 }
 
 
