@@ -19,7 +19,7 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/opt-offload solve instances/admission/hand-three.json
+	$(BIN)/opt-offload solve instances/admission/table3-competitive.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -110,11 +110,12 @@ def test_several_problems_are_all_reported(bad_file):
 def test_unknown_solver_and_bad_option():
     assert_bad_input(
         run_cli("solve", THREE, "--solver", "gurobi"),
-        "unknown solver 'gurobi' for admission (known: all-local)",
+        "unknown solver 'gurobi' for admission (known: all-local, random, greedy, exact, "
+        "exact-cvxpy, enumerate, exact-pyomo, threshold)",
     )
     assert_bad_input(
         run_cli("solve", THREE, "--option", "k=4"),
-        "solver 'all-local' has no option 'k' (options: none)",
+        "solver 'exact' has no option 'k' (options: kmax)",
     )
 
 
@@ -153,7 +154,7 @@ def test_solve_json_is_the_solution_file(tmp_path):
         "wall_s",
         "decisions",
     }
-    assert printed["decisions"]["u1"] == {"action": "local", "bandwidth_hz": 0.0}
+    assert printed["decisions"]["u1"] == {"action": "immediate", "bandwidth_hz": 1e6}
 
 
 def test_infeasible_exit_code_1(capsys):

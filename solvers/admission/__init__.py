@@ -1,3 +1,10 @@
 """Solvers of problem A, per-slot admission (DESIGN §4)."""
 
-from . import baselines  # noqa: F401
+from . import (  # noqa: F401  (registration side effect)
+    baselines,
+    branch_and_bound,
+    cvxpy_scip,
+    enumeration,
+    pyomo_oa,
+    threshold,
+)

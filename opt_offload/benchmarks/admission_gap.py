@@ -1,0 +1,167 @@
+"""``opt-offload bench admission-gap``: the gap of the threshold rules (and the baselines) to the
+exact optimum on generated instances, by case of Theorem 2 (the issue's gap study).
+
+Instances are generated at the Table 3 settings with the case forced in turn (abundant,
+competitive, server full, any), the Table 3 and the binding band alternating, one candidate in
+outage in every fifth, and n cycling over 1..``--max-candidates`` (at most M = 9 when
+abundant). Every solver is judged by the evaluator; the gap is DESIGN §2's
+``(exact - value) / max(|exact|, eps)``. The case reported is the one the threshold rules see
+(candidates in outage do not compete for slots, so a forced 'competitive' slot may be abundant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import statistics
+
+from ..compare import relative_gap
+from ..errors import InputError
+from ..generators.admission import (
+    BINDING_BANDWIDTH_HZ,
+    CAPACITY,
+    TABLE3_BANDWIDTH_HZ,
+    SlotSettings,
+    generate_slot,
+)
+
+KIND = "admission-gap"
+DESCRIPTION = "gap of the threshold rules and baselines to the exact optimum, by Theorem 2 case"
+FORCED = ("abundant", "competitive", "server-full", "any")
+# solver label -> (registry name, options)
+SOLVERS = {
+    "threshold": ("threshold", {}),
+    "verbatim": ("threshold", {"zero_price_check": False, "queue_upload": "paper"}),
+    "greedy": ("greedy", {}),
+    "random": ("random", {}),
+}
+ZERO_GAP = 1e-9
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--max-candidates", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--queue", choices=("given", "estimate"), default="given")
+    parser.add_argument(
+        "--reference",
+        choices=("exact", "enumerate"),
+        default="exact",
+        help="what the gaps are measured against; 'enumerate' (n <= 10) also reports "
+        "'exact', e.g. its queue-delay fixed point against enumeration with --queue estimate",
+    )
+    parser.add_argument("--csv", metavar="PATH", help="one row per instance and solver")
+
+
+def study_settings(k: int, max_candidates: int, queue: str) -> SlotSettings:
+    forced = FORCED[k % 4]
+    n = 1 + (k // 4) % max_candidates
+    if forced == "abundant":
+        n = min(n, CAPACITY)
+    if forced == "competitive":
+        n = max(n, 2)
+    return SlotSettings(
+        candidates=n,
+        case=forced,
+        bandwidth_hz=(TABLE3_BANDWIDTH_HZ, BINDING_BANDWIDTH_HZ)[(k // 2) % 2],
+        outage=k % 5 == 0,
+        queue=queue,
+    )
+
+
+def study_rows(args: argparse.Namespace) -> list[dict]:
+    from ..models.admission import SlotData
+    from ..solve import solve
+    from ..solvers.admission.threshold import case_of
+
+    if args.instances < 1 or args.max_candidates < 1:
+        raise InputError("--instances and --max-candidates: need positive numbers")
+    solvers = dict(SOLVERS)
+    if args.reference != "exact":
+        solvers["exact"] = ("exact", {})
+    rows = []
+    for k in range(args.instances):
+        settings = study_settings(k, args.max_candidates, args.queue)
+        instance = generate_slot(settings, args.seed + k)
+        exact = solve(instance, args.reference)
+        case = case_of(SlotData.from_instance(instance))
+        band = "table3" if settings.bandwidth_hz == TABLE3_BANDWIDTH_HZ else "binding"
+        for label, (name, options) in solvers.items():
+            solution = solve(instance, name, **options)
+            rows.append(
+                {
+                    "instance": instance.name,
+                    "case": case,
+                    "bandwidth": band,
+                    "candidates": len(instance.candidates),
+                    "solver": label,
+                    "exact": exact.objective,
+                    "objective": solution.objective,
+                    "gap": relative_gap(exact.objective, solution.objective, "max"),
+                    "abs_gap": exact.objective - solution.objective,
+                }
+            )
+    return rows
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    """Per solver and case: count, share at the optimum, relative gap quantiles (%), and the
+    worst absolute gap (value units; the relative gap explodes where the optimum is near 0)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        for case in (row["case"], "all"):
+            groups.setdefault((row["solver"], case), []).append(row)
+    entries = []
+    order = {case: k for k, case in enumerate(("abundant", "competitive", "server-full", "all"))}
+    for (solver, case), mine in sorted(groups.items(), key=lambda g: (g[0][0], order[g[0][1]])):
+        gaps = [100.0 * r["gap"] for r in mine]
+        entries.append(
+            {
+                "solver": solver,
+                "case": case,
+                "n": len(mine),
+                "at opt %": 100.0 * sum(r["gap"] <= ZERO_GAP for r in mine) / len(mine),
+                "mean %": statistics.fmean(gaps),
+                "median %": statistics.median(gaps),
+                "p90 %": quantile(gaps, 0.9),
+                "max %": max(gaps),
+                "max abs": max(r["abs_gap"] for r in mine),
+            }
+        )
+    return entries
+
+
+def csv_text(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..cli.common import console
+    from ..io import write_text_atomic
+
+    rows = study_rows(args)
+    entries = summary(rows)
+    title = f"gap to {args.reference}, {args.instances} instances, queue delays {args.queue}"
+    table = Table(title=title)
+    for column in entries[0]:
+        label = column in ("solver", "case")
+        table.add_column(column, justify="left" if label else "right", no_wrap=label)
+    for entry in entries:
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in entry.values()))
+    console.print(table)
+    if args.csv:
+        write_text_atomic(args.csv, csv_text(rows))
+        console.print(f"{len(rows)} rows written to {args.csv}")
+    return 0

@@ -1,0 +1,338 @@
+"""``threshold``: the threshold rules of PRADA's Theorem 2 (DESIGN §4).
+
+For a bandwidth price mu (eqs. 30-32, in model units MHz and ms):
+
+    B_i*(mu) = sqrt(beta c_i / mu)                                      (30)
+    w_i      = g_i - beta c_i / B_i* - mu B_i* = g_i - 2 sqrt(beta c_i mu)  (31)
+    wbar_i   = beta TQ_i - mu B_i* = beta TQ_i - sqrt(beta c_i mu)       (32)
+
+Eq. (32) cancels the upload time of a queued request against that of an immediate one, as if a
+queued request later uploaded at B_i* too. DESIGN §4 prices a queued upload at B_ref (Remark 2's
+reference band), so with the default ``queue_upload = reference`` Appendix B's comparison of
+alpha = 2 with alpha = 1 is redone with that price:
+
+    wbar_i   = beta (c_i / B_ref + TQ_i) - beta c_i / B_i* - mu B_i*
+             = beta (c_i / B_ref + TQ_i) - 2 sqrt(beta c_i mu)               (32, B_ref)
+
+and the queue test ``w_i >= wbar_i`` becomes ``g_i - beta (c_i / B_ref + TQ_i) >= 0``, which is
+Remark 2's rule ``w0_i >= beta TQ_i``: the three cases then agree with one another and with the
+evaluator. ``queue_upload = paper`` keeps eq. (32) as printed.
+
+The case is set by the candidates that can upload (those in outage stay local and do not
+compete for slots), with K = M - |M_t| free slots:
+
+- server full (K = 0), Remark 2: queue if the zero-price gain ``w0_i = g_i - beta c_i / B_ref``
+  is at least ``beta TQ_i``, else local (B_ref is Remark 2's fixed reference band; it is B
+  unless the instance sets ``reference_bandwidth_hz``);
+- abundant (at most K candidates): lambda_s = 0; immediate if ``w_i >= 0``, else local;
+- competitive: immediate if ``min(wbar_i, w_i) >= lambda_s``; queue if ``wbar_i < lambda_s``
+  and ``w_i >= wbar_i``; else local. lambda_s is the smallest price that admits at most K:
+  the (K+1)-th largest ``min(wbar_i, w_i)`` (0 if that is negative or there are at most K).
+
+The multiplier search bisects mu on [0, beta (sum_i sqrt c_i)^2 / B^2] (at the upper end any
+set fits) for at most K_max = 80 iterations, towards the clearing price mu*, the smallest at
+which the admitted set's ``sum B_i*`` fits in B. The admitted bandwidths are then scaled to use
+exactly B, which is the closed-form split ``B_i ~ sqrt(c_i)``.
+
+Tie-breaks (each one a choice the paper leaves open):
+
+- Theorem 2's inequalities are taken as printed: ``>=`` admits (immediate on ``w_i = 0`` or
+  ``min(wbar_i, w_i) = lambda_s``; queue on ``w_i = wbar_i``; Remark 2 queues on equality).
+- At the clearing price the admitted set jumps (a candidate's w_i crosses 0 or lambda_s). The
+  rules are applied at mu* with those ``>=`` ties, i.e. the set admitted just below mu* (the
+  last bracket end where the set did not fit), and scaled down to B; if every bisection point
+  fitted, the set at the last fitting point is used.
+- When more than K candidates tie at lambda_s, the K first in the order (``min(wbar_i, w_i)``
+  descending, then ``w_i`` descending, then file order) are admitted; a candidate refused a slot
+  by this tie-break is treated as ``wbar_i < lambda_s`` (queue if ``w_i >= wbar_i``).
+- beta = 0: bandwidth costs nothing, mu = 0 and ``B_i*`` is not defined; the band is split by
+  the same closed form.
+- Zero-price check (option ``zero_price_check``, default on; off = Theorem 2 verbatim): after
+  the scaling, bandwidth is no longer priced (as in Remark 2), so an immediate admission whose
+  value at its share, ``g_i - beta c_i / B_i``, is below its best alternative (queue at
+  ``g_i - beta (c_i / B_ref + TQ_i)``, or local at 0) falls back to that alternative, the worst
+  first, and the band is re-split; the dropped candidates then leave the competition and the
+  multiplier search runs again on the others (a dropped candidate may have set the price that
+  kept the others out). Without the check the rules are not exact even for one candidate: mu*
+  is where its ``w = g - 2 sqrt(beta c mu)`` crosses 0, the set just below mu* admits it, and
+  scaled to B it is worth ``g - beta c / B``, negative when ``g < beta c / B`` (the set just
+  above mu* would instead refuse it whenever ``g < 2 beta c / B``). Theorem 2 states
+  first-order conditions of a non-convex problem; its Lagrangian has a duality gap even for
+  n = 1.
+
+Queue delays in mode ``estimate`` (Sec. 4.2.5): the candidates are ordered by priority,
+``min(wbar_i, w_i)`` descending (first pass: Remark 2's ``w0_i`` descending), and list-scheduled
+on the M slots in that order: slots free at the in-flight Gamma_j, at ``TC_i + d_i`` for this
+slot's immediate admissions and at 0 otherwise; a queued request is ready when its upload at
+B_ref completes, and a candidate that is not queued is priced by the wait it would get at its
+place in the order. The rules are re-run with those TQ_i until the order and the decisions
+repeat (at most K_max passes). The evaluator then judges the decisions with its own FCFS
+list scheduling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import math
+from dataclasses import dataclass, field
+
+from opt_offload.models.admission import SlotData, split_bandwidth
+from opt_offload.registry import Option, SolverResult, register
+from opt_offload.schemas import AdmissionInstance, Status
+
+from .common import K_MAX, as_plain, best_alternative, decisions_of
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The reading of the rules: K_max, the zero-price check, the queued upload's price."""
+
+    kmax: int = K_MAX
+    zero_price_check: bool = True
+    queue_upload: str = "reference"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules decided at the final prices, and each candidate's priority."""
+
+    case: str
+    mu: float
+    lam: float
+    immediate: frozenset[int]
+    queued: frozenset[int]
+    priority: dict[int, float] = field(default_factory=dict)
+
+
+def gain_now(data: SlotData, i: int, mu: float) -> float:
+    """w_i of eq. (31) at B_i*(mu) of eq. (30)."""
+    return data.gain[i] - 2.0 * math.sqrt(data.beta_per_ms * data.upload[i] * mu)
+
+
+def queue_margin(data: SlotData, i: int, mu: float, variant: Variant) -> float:
+    """wbar_i of eq. (32) at B_i*(mu), the queued upload priced as ``variant`` says."""
+    price_term = math.sqrt(data.beta_per_ms * data.upload[i] * mu)  # mu B_i* = beta c_i / B_i*
+    if variant.queue_upload == "paper":
+        return data.beta_per_ms * data.queue_delay_ms[i] - price_term
+    return data.queue_cost(i) - 2.0 * price_term
+
+
+def zero_price_gain(data: SlotData, i: int) -> float:
+    """Remark 2: w0_i = g_i - beta TC_i at the reference band."""
+    return data.gain[i] - data.beta_per_ms * data.upload[i] / data.reference_bandwidth_mhz
+
+
+def demand(data: SlotData, immediate: frozenset[int], mu: float) -> float:
+    """sum_{i admitted} B_i*(mu), MHz."""
+    if not immediate:
+        return 0.0
+    if mu <= 0.0:
+        return math.inf
+    return math.sqrt(data.beta_per_ms / mu) * sum(math.sqrt(data.upload[i]) for i in immediate)
+
+
+def case_of(data: SlotData) -> str:
+    if data.free_slots == 0:
+        return "server-full"
+    return "abundant" if len(data.candidates) <= data.free_slots else "competitive"
+
+
+def server_full_rules(data: SlotData, variant: Variant) -> Outcome:
+    queued = frozenset(
+        i
+        for i in data.candidates
+        if zero_price_gain(data, i) >= data.beta_per_ms * data.queue_delay_ms[i]
+    )
+    priority = {
+        i: min(queue_margin(data, i, 0.0, variant), gain_now(data, i, 0.0)) for i in data.candidates
+    }
+    return Outcome("server-full", 0.0, 0.0, frozenset(), queued, priority)
+
+
+def rules_at(data: SlotData, case: str, mu: float, variant: Variant) -> Outcome:
+    """Theorem 2's actions at bandwidth price mu (lambda_s set by the rule of the case)."""
+    w = {i: gain_now(data, i, mu) for i in data.candidates}
+    wbar = {i: queue_margin(data, i, mu, variant) for i in data.candidates}
+    priority = {i: min(wbar[i], w[i]) for i in data.candidates}
+    if case == "abundant":
+        immediate = frozenset(i for i in data.candidates if w[i] >= 0.0)
+        return Outcome(case, mu, 0.0, immediate, frozenset(), priority)
+    ranked = sorted(data.candidates, key=lambda i: (-priority[i], -w[i], i))
+    k = data.free_slots
+    lam = max(0.0, priority[ranked[k]]) if len(ranked) > k else 0.0
+    immediate = frozenset(i for i in ranked[:k] if priority[i] >= lam)
+    queued = frozenset(
+        i
+        for i in data.candidates
+        if i not in immediate and (wbar[i] < lam or priority[i] >= lam) and w[i] >= wbar[i]
+    )
+    return Outcome(case, mu, lam, immediate, queued, priority)
+
+
+def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
+    """Bisection on mu towards mu*, the smallest price whose admitted set fits in B."""
+    if data.beta_per_ms == 0.0:
+        return rules_at(data, case, 0.0, variant)
+    root_sum = sum(math.sqrt(data.upload[i]) for i in data.candidates)
+    lo, hi = 0.0, data.beta_per_ms * root_sum**2 / data.bandwidth_mhz**2
+    fits, over = rules_at(data, case, hi, variant), None
+    for _ in range(variant.kmax):
+        mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:
+            break
+        outcome = rules_at(data, case, mid, variant)
+        if demand(data, outcome.immediate, mid) <= data.bandwidth_mhz:
+            hi, fits = mid, outcome
+        else:
+            lo, over = mid, outcome
+    return over or fits  # the >= ties at mu*: the set just below it (module docstring)
+
+
+def check_at_zero_price(data: SlotData, immediate: frozenset[int]) -> frozenset[int]:
+    """Drop, worst first, immediate admissions worth less at their share than their
+    alternative; re-split after each drop (module docstring)."""
+    while immediate:
+        share = split_bandwidth(data, immediate)
+        margin = {
+            i: data.gain[i]
+            - data.beta_per_ms * data.upload[i] / share[i]
+            - best_alternative(data, i)[0]
+            for i in immediate
+        }
+        worst = min(immediate, key=lambda i: (margin[i], i))
+        if margin[worst] >= 0.0:
+            break
+        immediate = immediate - {worst}
+    return immediate
+
+
+def without(data: SlotData, dropped: frozenset[int]) -> SlotData:
+    """The slot with the dropped candidates out of the competition (they keep their alternative)."""
+    eligible = tuple(ok and i not in dropped for i, ok in enumerate(data.eligible))
+    return dataclasses.replace(data, eligible=eligible)
+
+
+def threshold_rules(data: SlotData, variant: Variant = Variant()) -> Outcome:
+    """Theorem 2 with the multiplier search, for fixed queue delays.
+
+    With the zero-price check, the candidates it drops leave the competition and the search
+    runs again on the others (a dropped candidate set the price, and others may enter at a
+    lower one); each round drops at least one, so at most n rounds.
+    """
+    case = case_of(data)
+    if not data.candidates or case == "server-full":
+        return server_full_rules(data, variant)
+    first = outcome = clearing_price(data, case, variant)
+    if not variant.zero_price_check:
+        return outcome
+    dropped = frozenset()
+    while True:
+        kept = check_at_zero_price(data, outcome.immediate)
+        if kept == outcome.immediate:
+            break
+        dropped |= outcome.immediate - kept
+        active = without(data, dropped)
+        outcome = (
+            clearing_price(active, case_of(active), variant)
+            if active.candidates
+            else Outcome(case, 0.0, 0.0, frozenset(), frozenset(), outcome.priority)
+        )
+    queued = outcome.queued | {i for i in dropped if best_alternative(data, i)[1]}
+    priority = {**first.priority, **outcome.priority}  # the dropped keep their first priority
+    return Outcome(case, outcome.mu, outcome.lam, outcome.immediate, queued, priority)
+
+
+# --- queue delays in mode "estimate" (Sec. 4.2.5) --------------------------------------------
+
+
+def priority_waits(
+    instance: AdmissionInstance, data: SlotData, order: list[int], outcome: Outcome | None
+) -> dict[str, float]:
+    """TQ_i (seconds) by list scheduling in priority order (module docstring)."""
+    candidates = instance.candidates
+    slots = list(instance.server.busy_remaining_s)
+    if outcome is not None and outcome.immediate:
+        share = split_bandwidth(data, outcome.immediate)
+        slots += [data.upload[i] / share[i] / 1e3 + candidates[i].server_time_s for i in share]
+    slots += [0.0] * (instance.server.capacity - len(slots))
+    heapq.heapify(slots)
+    queued = outcome.queued if outcome is not None else frozenset()
+    waits = {}
+    for i in order:
+        ready = instance.upload_coefficient(candidates[i]) / instance.reference_bandwidth_hz
+        start = max(slots[0], ready)
+        waits[candidates[i].id] = start - ready
+        if i in queued:
+            heapq.heapreplace(slots, start + candidates[i].server_time_s)
+    return waits
+
+
+def estimate_rules(instance: AdmissionInstance, variant: Variant) -> tuple[Outcome, SlotData, str]:
+    data = SlotData.from_instance(instance)
+    order = sorted(data.candidates, key=lambda i: (-zero_price_gain(data, i), i))
+    outcome = None
+    for k in range(1, variant.kmax + 1):
+        data = SlotData.from_instance(instance, priority_waits(instance, data, order, outcome))
+        new = threshold_rules(data, variant)
+        new_order = sorted(data.candidates, key=lambda i: (-new.priority[i], i))
+        stable = (
+            outcome is not None
+            and new_order == order
+            and (new.immediate, new.queued) == (outcome.immediate, outcome.queued)
+        )
+        outcome, order = new, new_order
+        if stable:
+            return outcome, data, f"queue-delay loop: order stable after {k} passes"
+    return outcome, data, f"queue-delay loop: order not stable after K_max = {variant.kmax} passes"
+
+
+@register(
+    "admission",
+    "threshold",
+    exact=False,
+    description="PRADA Theorem 2: bandwidth price mu by bisection (K_max passes), lambda_s "
+    "for the free slots, the three cases, Remark 2 when the server is full, the admitted "
+    "bandwidths scaled to B; a zero-price check (option) re-tests each admission at its "
+    "share; queue delays in mode 'estimate' by list scheduling in priority order",
+    options=(
+        Option("kmax", int, K_MAX, "K_max: most bisection steps and queue-delay passes"),
+        Option(
+            "zero_price_check",
+            bool,
+            True,
+            "after scaling, demote admissions worth less at their share than their "
+            "alternative (false: Theorem 2 verbatim)",
+        ),
+        Option(
+            "queue_upload",
+            str,
+            "reference",
+            "price of a queued upload in eq. (32): at B_ref as the evaluator does, or at "
+            "B_i* as eq. (32) is printed",
+            choices=("reference", "paper"),
+        ),
+    ),
+)
+def threshold(
+    instance: AdmissionInstance,
+    *,
+    time_limit: float | None = None,
+    kmax: int = K_MAX,
+    zero_price_check: bool = True,
+    queue_upload: str = "reference",
+) -> SolverResult:
+    variant = Variant(kmax, zero_price_check, queue_upload)
+    if instance.queue.delay == "given":
+        data = SlotData.from_instance(instance)
+        outcome = threshold_rules(data, variant)
+        note = ""
+    else:
+        outcome, data, note = estimate_rules(instance, variant)
+        note = "; " + note
+    message = f"case {outcome.case}, mu = {outcome.mu:.6g} /MHz, lambda_s = {outcome.lam:.6g}"
+    return SolverResult(
+        Status.FEASIBLE,
+        as_plain(decisions_of(data, outcome.immediate, outcome.queued)),
+        message=message + note,
+    )

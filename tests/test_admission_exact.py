@@ -1,0 +1,164 @@
+"""Exact admission backends against enumeration of all 3^n action vectors (DESIGN §4).
+
+300 seeded generated instances with n <= 8 cover the three cases of Theorem 2, the Table 3
+band and a binding one, beta = 20 and 200, and outages; every exact backend is checked on all
+of them (about 20 s for the three).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import pytest
+from hypothesis import given, settings
+
+from opt_offload.generators.admission import (
+    BINDING_BANDWIDTH_HZ,
+    TABLE3_BANDWIDTH_HZ,
+    SlotSettings,
+    generate_slot,
+)
+from opt_offload.io import load_instance, parse_instance
+from opt_offload.models.admission import SlotData, communication_penalty, slot_value
+from opt_offload.schemas import Status
+from opt_offload.solve import solve
+from opt_offload.solvers.admission.branch_and_bound import solve_closed_form
+from opt_offload.solvers.admission.enumeration import closed_form_decisions, enumerate_optimum
+
+from .conftest import INSTANCES
+from .strategies import admission_documents
+
+REL = 1e-6
+CASES = ("abundant", "competitive", "server-full", "any")
+
+
+def oracle_settings(k: int) -> SlotSettings:
+    case = CASES[k % 4]
+    n = 1 + (k // 4) % 8
+    return SlotSettings(
+        candidates=max(n, 2) if case == "competitive" else n,
+        case=case,
+        bandwidth_hz=(TABLE3_BANDWIDTH_HZ, BINDING_BANDWIDTH_HZ)[(k // 32) % 2],
+        beta=(20.0, 20.0, 200.0)[(k // 64) % 3],
+        outage=k % 5 == 0,
+    )
+
+
+@functools.cache
+def oracle_case(k: int):
+    instance = generate_slot(oracle_settings(k), seed=1000 + k)
+    return instance, enumerate_optimum(instance)[0]
+
+
+ORACLE = range(300)
+EXACT = ("exact", "exact-pyomo", "exact-cvxpy")
+
+
+def assert_matches(solution, optimum: float) -> None:
+    assert solution.status is Status.OPTIMAL, solution.message
+    assert solution.objective == pytest.approx(optimum, rel=REL, abs=REL)
+    assert solution.bound >= solution.objective - REL * max(1.0, abs(optimum))
+
+
+def test_the_oracle_set_covers_every_case():
+    settings_ = [oracle_settings(k) for k in ORACLE]
+    for case in CASES:
+        for band in (TABLE3_BANDWIDTH_HZ, BINDING_BANDWIDTH_HZ):
+            chosen = [s for s in settings_ if s.case == case and s.bandwidth_hz == band]
+            assert len(chosen) >= 30 and any(s.outage for s in chosen)
+    assert max(s.candidates for s in settings_) == 8
+
+
+@pytest.mark.parametrize("chunk", range(10))
+@pytest.mark.parametrize("backend", EXACT)
+def test_exact_backends_match_enumeration(backend, chunk):
+    for k in ORACLE[chunk::10]:
+        instance, optimum = oracle_case(k)
+        assert_matches(solve(instance, backend), optimum)
+
+
+@settings(max_examples=40, deadline=None)
+@given(admission_documents(max_candidates=5, delay="given"))
+def test_exact_matches_enumeration_on_arbitrary_instances(document):
+    # negative gains, zero beta, tiny bands, SNRs on both sides of the threshold
+    instance = parse_instance(document)
+    assert_matches(solve(instance, "exact"), enumerate_optimum(instance)[0])
+
+
+def test_hand_instances():
+    three = load_instance(INSTANCES / "admission" / "hand-three.json")
+    for name in EXACT:
+        assert_matches(solve(three, name), 0.54)
+
+
+def test_closed_form_equals_the_evaluator():
+    instance, _ = oracle_case(21)  # competitive, 6 candidates
+    data = SlotData.from_instance(instance)
+    immediate, queued = {0, 2}, {1}
+    actions = tuple(
+        "immediate" if i in immediate else "queue" if i in queued else "local"
+        for i in range(len(instance.candidates))
+    )
+    from opt_offload.evaluate import evaluate
+
+    assert slot_value(data, immediate, queued) == pytest.approx(
+        evaluate(instance, closed_form_decisions(instance, actions)).objective, rel=1e-12
+    )
+    assert communication_penalty(data, ()) == 0.0
+
+
+def test_empty_candidate_list_is_trivially_local():
+    instance = parse_instance({**oracle_case(0)[0].model_dump(), "candidates": []})
+    for name in ("exact", "exact-pyomo", "exact-cvxpy", "threshold", "greedy", "random"):
+        solution = solve(instance, name)
+        assert solution.objective == 0.0 and solution.decisions == {}
+
+
+def test_estimate_mode_is_a_fixed_point_not_an_optimum():
+    instance = load_instance(INSTANCES / "admission" / "hand-estimate.json")
+    for name in EXACT:
+        solution = solve(instance, name)
+        assert solution.status is Status.FEASIBLE and solution.bound is None
+        assert "not a proven optimum" in solution.message
+        assert solution.objective == pytest.approx(0.3)
+
+
+def estimate_instances(count: int):
+    for k in range(count):
+        small = dataclasses.replace(oracle_settings(k), queue="estimate")
+        small = dataclasses.replace(small, candidates=min(small.candidates, 5))
+        yield generate_slot(small, seed=2000 + k)
+
+
+def test_estimate_fixed_point_against_enumeration():
+    # The fixed point is feasible and never above the enumerated optimum (with the closed-form
+    # split); how often it reaches it is measured in the README, not asserted.
+    for instance in estimate_instances(40):
+        optimum = enumerate_optimum(instance)[0]
+        solution = solve(instance, "exact")
+        assert solution.objective is not None
+        assert solution.objective <= optimum + REL * max(1.0, abs(optimum))
+
+
+def test_time_limit_is_reported():
+    instance, _ = oracle_case(21)  # competitive, 6 candidates
+    data = SlotData.from_instance(instance)
+    answer = solve_closed_form(data, time_limit=0.0)  # out of time at the root
+    assert answer.status is Status.TIME_LIMIT and answer.bound is None
+    assert "time limit" in answer.message
+    solution = solve(instance, "exact", time_limit=0.0)
+    assert solution.status is Status.TIME_LIMIT and not solution.violations
+    assert math.isfinite(solution.objective)  # the Lagrangian incumbent, still feasible
+
+
+def test_every_backend_status_is_mapped():
+    import cvxpy as cp
+    from pyomo.contrib.appsi.base import TerminationCondition
+
+    from opt_offload.solvers.admission.cvxpy_scip import CVXPY_STATUS
+    from opt_offload.solvers.admission.pyomo_oa import TERMINATION
+
+    assert {c.name for c in TerminationCondition} == set(TERMINATION)
+    assert set(cp.settings.SOLUTION_PRESENT + cp.settings.INF_OR_UNB) <= set(CVXPY_STATUS)
