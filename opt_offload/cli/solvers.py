@@ -21,27 +21,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def option_text(spec) -> str:
+    return "\n".join(
+        f"{o.name}={o.default}" + (f" ({'|'.join(map(str, o.choices))})" if o.choices else "")
+        for o in spec.options
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    # A compact table (names stay whole: they are what users type), then the descriptions,
+    # which are prose and read better as wrapped lines than as a narrow column.
     table = Table(title="solvers")
-    for column in ("kind", "name", "exact", "available", "options", "description"):
-        # names stay whole (they are what users type); the long columns fold
+    for column in ("kind", "name", "exact", "available", "options"):
         table.add_column(column, overflow="fold", no_wrap=column in ("kind", "name"))
+    descriptions = []
     for kind in [args.kind] if args.kind else KINDS:
         default = default_solver_name(kind)
         for spec in solvers_for(kind):
             missing = spec.missing_backends()
-            options = ", ".join(
-                f"{o.name}={o.default}"
-                + (f" ({'|'.join(map(str, o.choices))})" if o.choices else "")
-                for o in spec.options
-            )
             table.add_row(
                 kind,
                 spec.name + (" (default)" if spec.name == default else ""),
                 "yes" if spec.exact else "no",
                 "yes" if not missing else f"no: needs {', '.join(missing)}",
-                options,
-                spec.description,
+                option_text(spec),
             )
+            descriptions.append(f"[bold]{kind} {spec.name}[/bold]: {spec.description}")
     console.print(table)
+    for line in descriptions:
+        console.print(line, soft_wrap=False)
     return EXIT_OK
