@@ -98,9 +98,7 @@ def instance_document(
             ],
         },
         "pinned": {
-            node: devices.home
-            for node, role in graph.nodes(data="role")
-            if role == "input"
+            node: devices.home for node, role in graph.nodes(data="role") if role == "input"
         },
         "compute_time_max_s": args.compute_time_max,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from opt_offload.registry import SolverResult, register
 from opt_offload.schemas import PlacementInstance, Status
 
-from .capacity import Capacity
+from .capacity import Capacity, overloaded
 
 
 @register(
@@ -17,13 +17,14 @@ from .capacity import Capacity
 def largest_device(instance: PlacementInstance, *, time_limit: float | None = None) -> SolverResult:
     largest = max(instance.devices, key=lambda d: d.memory_bytes)
     decisions = {n.id: instance.pinned.get(n.id, largest.id) for n in instance.graph.nodes}
-    load = sum(n.bytes for n in instance.graph.nodes if decisions[n.id] == largest.id)
-    if load > largest.memory_bytes:
+    full = overloaded(instance, decisions)
+    if full:
+        load = sum(n.bytes for n in instance.graph.nodes if decisions[n.id] == largest.id)
         return SolverResult(
             Status.INFEASIBLE,
             None,
-            message=f"the tensors need {load:.6g} bytes, "
-            f"{largest.id} has {largest.memory_bytes:.6g}",
+            message=f"{', '.join(full)} over memory or compute bound; the tensors on "
+            f"{largest.id} need {load:.6g} bytes, it has {largest.memory_bytes:.6g}",
         )
     return SolverResult(Status.FEASIBLE, decisions)
 

@@ -3,6 +3,8 @@ through Pyomo (``exact``) or CVXPY (``exact-cvxpy``, a cross-check on small grap
 
 from __future__ import annotations
 
+import math
+
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import PlacementInstance, Status
 
@@ -62,6 +64,7 @@ def exact(
     )
     status = pyomo_status_table().get(results.termination_condition, Status.ERROR)
     bound = results.objective_bound
+    bound = bound if bound is not None and math.isfinite(bound) else None
     if status.has_solution and results.solution_status in found:
         results.solution_loader.load_vars()
         decisions = PlacementData(instance).decisions(pyomo_assignment(model))

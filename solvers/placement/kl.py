@@ -68,6 +68,9 @@ def kernighan_lin(
     a, b = (d.id for d in instance.devices)
     side_a = {n for n, d in start.decisions.items() if d == a}
     side_b = set(start.decisions) - side_a
+    if not side_a or not side_b:
+        # KL swaps pairs across the cut; with one side empty there is nothing to swap
+        return SolverResult(Status.FEASIBLE, start.decisions, message="one side empty; no swaps")
     side_a, side_b = nx.community.kernighan_lin_bisection(
         undirected_weights(instance),
         partition=(side_a, side_b),
