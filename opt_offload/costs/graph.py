@@ -221,13 +221,10 @@ def speculative_graph(
         return transformer_graph(
             target, Workload(batch, context, 1, 1, dtype), granularity=granularity
         )
-    graph = transformer_graph(
-        target, Workload(batch, context, candidates + 1, 1, dtype), granularity=granularity
-    )
-    drafted = transformer_graph(
-        draft, Workload(batch, context, 1, candidates, dtype), model="draft",
-        granularity=granularity,
-    )  # fmt: skip
+    verify = Workload(batch, context, candidates + 1, 1, dtype)
+    propose = Workload(batch, context, 1, candidates, dtype)
+    graph = transformer_graph(target, verify, granularity=granularity)
+    drafted = transformer_graph(draft, propose, model="draft", granularity=granularity)
     graph = nx.compose(graph, drafted)
     graph.add_edge(
         "draft.output", "target.tokens", bytes=float(batch * candidates * TOKEN_ID_BYTES)
