@@ -121,6 +121,9 @@ def _block(b: _Builder, c: TransformerConfig, layer: int, x: str) -> str:
     b.at(layer, f"L{layer}")
     h, kv, inner, p = c.hidden_size, c.kv_dim, c.intermediate_size, f"L{layer}."
     bt = b.w.batch * b.w.tokens
+    # the residual stream enters through one node, so that a cut between blocks moves it once
+    # although two operators (the norm and the residual add) read it
+    x = b.op(p + "input", h, 0, x)
     attn_in = b.op(p + "attn_in", h, 0, x, b.weight(p + "attn_norm", h))
     q = b.op(p + "q", h, 2 * bt * h * h, attn_in, b.weight(p + "wq", h * h))
     caches = []
