@@ -24,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     table = Table(title="solvers")
     for column in ("kind", "name", "exact", "available", "options", "description"):
-        table.add_column(column, overflow="fold")
+        # names stay whole (they are what users type); the long columns fold
+        table.add_column(column, overflow="fold", no_wrap=column in ("kind", "name"))
     for kind in [args.kind] if args.kind else KINDS:
         default = default_solver_name(kind)
         for spec in solvers_for(kind):
