@@ -104,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
     result = plan_pipeline(problem)
     seconds = time.perf_counter() - start
     if args.json:
-        print(json.dumps({**result.as_dict(), "search_s": seconds}, indent=2))
+        extra = {"local_fraction": problem.local_fraction, "search_s": seconds}
+        print(json.dumps({**result.as_dict(), **extra}, indent=2))
     else:
         console.print(plan_table(problem, result, seconds))
     return EXIT_OK if result.plan else EXIT_NO_SOLUTION
