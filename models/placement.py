@@ -146,7 +146,7 @@ def add_cut_variables(model, data: PlacementData, cut: Cut) -> None:
     """z[e, d1, d2] = 1 when edge e's source sits on d1 and its target on d2."""
     import pyomo.environ as pyo
 
-    model.E = pyo.RangeSet(0, len(data.edges) - 1) if data.edges else pyo.Set(initialize=[])
+    model.E = pyo.RangeSet(0, len(data.edges) - 1)
     if cut == "marginal":
         model.z = pyo.Var(model.E, model.D, model.D, bounds=(0, 1))
         model.source_marginal = pyo.Constraint(
@@ -205,9 +205,8 @@ def build_pyomo(instance: PlacementInstance, cut: Cut = "marginal"):
 
 
 def pyomo_assignment(model) -> np.ndarray:
-    return np.array(
-        [[model.x[p, d].value or 0.0 for d in model.D] for p in model.P], dtype=float
-    ).reshape(len(model.P), len(model.D))
+    """The solved x as an (n, D) array."""
+    return np.array([[model.x[p, d].value or 0.0 for d in model.D] for p in model.P])
 
 
 # --- CVXPY ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+from opt_offload.models.placement import PlacementData
 
 from opt_offload.errors import InputError
 from opt_offload.evaluate.result import exceeds
@@ -59,53 +60,31 @@ def prefix(rows: np.ndarray) -> np.ndarray:
 
 
 class Segments:
-    """Costs and feasibility of placing stages [i, j) on one device, from prefix sums."""
+    """Costs and feasibility of placing stages [i, j) on one device, from prefix sums over the
+    stages of the model's coefficient arrays."""
 
     def __init__(self, instance: PlacementInstance, stages: list[list[str]]):
         self.instance, self.stages = instance, stages
-        self.devices = [d.id for d in instance.devices]
-        nodes = instance.nodes_by_id
-        position = {n: s for s, members in enumerate(stages) for n in members}
-        between = np.zeros((len(stages), len(stages)))  # [s, t]: bytes from stage s into t
-        for edge in instance.graph.edges:
-            between[position[edge.source], position[edge.target]] += edge.bytes
+        data = PlacementData(instance)
+        self.devices = data.devices
+        index = {n: i for i, n in enumerate(data.nodes)}
+        member = np.zeros((len(stages), len(data.nodes)))  # [stage, node]: 1 if a member
+        for s, members in enumerate(stages):
+            member[s, [index[n] for n in members]] = 1.0
+        flow = np.zeros((len(data.nodes), len(data.nodes)))
+        for u, v, nbytes in data.edges:
+            flow[u, v] += nbytes
         # entering[i, j]: bytes from stages before i into stages before j
-        self.entering = prefix(prefix(between).T).T
-        self.rate = np.array(
-            [
-                [0.0 if a == b else 1 / instance.rate(a, b) for b in self.devices]
-                for a in self.devices
-            ]
-        )
-        self.bytes = prefix(np.array([sum(nodes[n].bytes for n in m) for m in stages]))
-        flops = np.array([d.flops for d in instance.devices])
-        flop = np.array([sum(nodes[n].flop for n in m) for m in stages])
-        self.compute_s = prefix(flop[:, None] / flops[None, :])
-        self.paper = prefix(self._paper_cost())
-        self.barred = prefix(self._pinned_elsewhere())
-
-    def _paper_cost(self) -> np.ndarray:
-        """[stage, device]: eq. (2)'s cost of the stage's tensors on the device."""
-        cost = np.zeros((len(self.stages), len(self.devices)))
-        if self.instance.objective != "paper":
-            return cost
-        nodes = self.instance.nodes_by_id
-        for s, members in enumerate(self.stages):
-            for j, device in enumerate(self.devices):
-                for node in (nodes[n] for n in members):
-                    if device in node.accessed_by:
-                        cost[s, j] += node.bytes * sum(
-                            self.rate[j, self.devices.index(other)] for other in node.accessed_by
-                        )
-        return cost
-
-    def _pinned_elsewhere(self) -> np.ndarray:
-        """[stage, device]: how many of the stage's tensors are pinned to another device."""
-        barred = np.zeros((len(self.stages), len(self.devices)))
-        for s, members in enumerate(self.stages):
-            for j, device in enumerate(self.devices):
-                barred[s, j] = sum(self.instance.pinned.get(n, device) != device for n in members)
-        return barred
+        self.entering = prefix(prefix(member @ flow @ member.T).T).T
+        self.rate = data.seconds_per_byte
+        self.bytes = prefix(member @ data.node_bytes)
+        self.compute_s = prefix(member @ data.compute_s)
+        self.paper = prefix(member @ data.paper_cost)
+        pinned_elsewhere = np.zeros((len(data.nodes), len(self.devices)))  # [node, device]
+        for p, d in data.pinned.items():
+            pinned_elsewhere[p] = 1.0
+            pinned_elsewhere[p, d] = 0.0
+        self.barred = prefix(member @ pinned_elsewhere)
 
     def entering_bytes(self, i: int, j: int) -> float:
         """Bytes on edges from stages before i into stages [i, j)."""
@@ -122,7 +101,7 @@ class Segments:
         )
 
     def node_cost(self, i: int, j: int) -> np.ndarray:
-        """[device]: eq. (2) cost of stages [i, j) on each device (zero for the graph objective)."""
+        """[device]: eq. (2) cost of stages [i, j) on each device."""
         return self.paper[j] - self.paper[i]
 
 
@@ -136,11 +115,11 @@ def partition(segments: Segments) -> list[tuple[int, int, int]] | None:
     # best[j, d, S]: cheapest cost of stages [0, j) whose last segment is on d, devices S used
     best = np.full((k + 1, n, len(sets)), np.inf)
     came_from: dict[State, State] = {}
-    graph = segments.instance.objective == "graph"
+    paper = segments.instance.objective == "paper"
     for j in range(1, k + 1):
         for i in range(j):
-            crossing = segments.entering_bytes(i, j) if graph else 0.0
-            costs = segments.node_cost(i, j)
+            crossing = 0.0 if paper else segments.entering_bytes(i, j)
+            costs = segments.node_cost(i, j) if paper else np.zeros(n)
             for d in range(n):
                 if not segments.fits(i, j, d):
                     continue
