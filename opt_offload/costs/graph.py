@@ -72,9 +72,9 @@ class _Builder:
         self.graph, self.model, self.w = graph, model, workload
         self.layer, self.group = 0, "embed"
 
-    def at(self, layer: int, group: str) -> _Builder:
+    def at(self, layer: int, group: str) -> None:
+        """Tensors added from now on belong to ``layer`` and the per-layer node ``group``."""
         self.layer, self.group = layer, group
-        return self
 
     def node(self, name: str, role: str, nbytes: float, flop: float = 0.0, group=None) -> str:
         node = f"{self.model}.{name}"
