@@ -159,7 +159,8 @@ def test_solve_json_is_the_solution_file(tmp_path):
 
 def test_infeasible_exit_code_1(capsys):
     # nothing fits on one device: largest-device finds no solution
-    assert main(["solve", str(INSTANCES / "placement" / "hand-chain.json")]) == 1
+    path = str(INSTANCES / "placement" / "hand-chain.json")
+    assert main(["solve", path, "--solver", "largest-device"]) == 1
     assert "infeasible" in capsys.readouterr().out
 
 

@@ -1,0 +1,143 @@
+"""``opt-offload generate placement``: a transformer's tensor graph on a device preset (DESIGN §6).
+
+The target model (a preset or a Hugging Face ``config.json``) and an optional draft model are
+turned into one speculative decoding step's tensor graph (:mod:`opt_offload.costs.graph`); the
+devices come from :mod:`opt_offload.costs.devices`. Readings the file records:
+
+- pins: every model's input token ids sit on the preset's ``home`` device, where requests
+  arrive; everything else is free (the sampled ids, 8 bytes a token, may leave from anywhere);
+- ``accessed_by`` (Acc(p) of eq. 2, used by ``objective: paper``): weights and KV caches are read
+  by every device (the paper's hybrid mode, where any device may run any layer); activations and
+  token ids by none, since eq. (2) prices only tensors placed ahead of time.
+
+No randomness: the seed is accepted for uniformity and changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import networkx as nx
+
+from ..costs.configs import DTYPE_BYTES, PRESETS, TransformerConfig, load_hf_config, preset
+from ..costs.devices import DEVICE_PRESETS, DevicePreset, device_preset
+from ..costs.graph import speculative_graph
+from ..errors import InputError
+from ..io import parse_instance
+from ..schemas import PlacementInstance
+from . import register_generator
+
+PLACED_AHEAD = ("weight", "cache", "layer")  # roles that eq. (2) prices
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    models = ", ".join(PRESETS)
+    parser.add_argument("--model", default="llama2-13b", help=f"target preset ({models})")
+    parser.add_argument("--config", metavar="FILE", help="target from a Hugging Face config.json")
+    parser.add_argument("--draft", help="draft model preset for speculative decoding (none)")
+    parser.add_argument(
+        "--devices", default="paper-testbed", help=f"device preset ({', '.join(DEVICE_PRESETS)})"
+    )
+    parser.add_argument("--granularity", choices=("layer", "tensor"), default="layer")
+    parser.add_argument("--objective", choices=("graph", "paper"), default="graph")
+    parser.add_argument(
+        "--dtype", choices=tuple(DTYPE_BYTES), default="int8", help="int8 as in the 003 paper"
+    )
+    parser.add_argument("--batch", type=int, default=16, help="sequences per step (16)")
+    parser.add_argument("--context", type=int, default=2048, help="tokens in the KV cache (2048)")
+    parser.add_argument(
+        "--candidates", type=int, default=4, help="draft tokens verified per step (4)"
+    )
+    parser.add_argument(
+        "--compute-time-max",
+        type=float,
+        metavar="S",
+        help="bound on each device's compute time per step (compute_time_max_s)",
+    )
+    parser.add_argument("--name", help="instance name (default: from the arguments)")
+
+
+def target_config(args: argparse.Namespace) -> TransformerConfig:
+    return load_hf_config(args.config) if args.config else preset(args.model)
+
+
+def node_records(graph: nx.DiGraph, devices: list[str]) -> list[dict]:
+    return [
+        {
+            "id": node,
+            "bytes": data["bytes"],
+            "flop": data["flop"],
+            "accessed_by": devices if data["role"] in PLACED_AHEAD else [],
+            "layer": data["layer"],
+            "model": data["model"],
+        }
+        for node, data in graph.nodes(data=True)
+    ]
+
+
+def instance_document(
+    graph: nx.DiGraph, devices: DevicePreset, args: argparse.Namespace, name: str, comment: str
+) -> dict:
+    ids = [d.id for d in devices.devices]
+    return {
+        "kind": "placement",
+        "version": 1,
+        "name": name,
+        "comment": comment,
+        "objective": args.objective,
+        "devices": [
+            {"id": d.id, "memory_bytes": d.memory_bytes, "flops": d.flops} for d in devices.devices
+        ],
+        "bandwidth_bytes_per_s": devices.bandwidth,
+        "graph": {
+            "directed": True,
+            "graph": dict(graph.graph),
+            "nodes": node_records(graph, ids),
+            "edges": [
+                {"source": u, "target": v, "bytes": b} for u, v, b in graph.edges(data="bytes")
+            ],
+        },
+        "pinned": {
+            node: devices.home for node, role in graph.nodes(data="role") if role == "input"
+        },
+        "compute_time_max_s": args.compute_time_max,
+    }
+
+
+@register_generator(
+    "placement",
+    description="tensor placement: a transformer's tensor graph (+ draft) on a device preset",
+    add_arguments=add_arguments,
+)
+def build(args: argparse.Namespace) -> PlacementInstance:
+    target = target_config(args)
+    draft = preset(args.draft) if args.draft else None
+    devices = device_preset(args.devices)
+    try:
+        graph = speculative_graph(
+            target,
+            draft,
+            batch=args.batch,
+            context=args.context,
+            candidates=args.candidates,
+            dtype=args.dtype,
+            granularity=args.granularity,
+        )
+    except ValueError as exc:
+        raise InputError(f"generate placement: {exc}") from None
+    graph.graph.update(
+        granularity=args.granularity, dtype=args.dtype, batch=args.batch, context=args.context
+    )
+    if draft is not None:
+        graph.graph["candidates"] = args.candidates
+    models = target.name + (f"+{draft.name}" if draft else "")
+    name = args.name or f"{models}-{args.granularity}-on-{devices.name}"
+    comment = (
+        f"{models} ({args.dtype}), {args.granularity} granularity, one "
+        + (f"speculative step ({args.candidates} candidates)" if draft else "decode step")
+        + f" for {args.batch} sequences after {args.context} cached tokens, on {devices.name}: "
+        f"{devices.description}. Token ids pinned to {devices.home}."
+    )
+    return parse_instance(
+        instance_document(graph, devices, args, name, comment), "generate placement"
+    )
