@@ -82,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         report.predictor.save(args.out)
     console.print(
-        f"{config.name} on this CPU ({args.threads} threads): {len(traces)} traces (contexts "
-        f"{contexts[0]}..{contexts[-1]}, new tokens {args.new}); measured peak {roofline.peak_flops:.3g} FLOP/s, bandwidth "
-        f"{roofline.memory_bandwidth:.3g} B/s; fitted FLOP/s: paper "
-        f"{report.paper_flops_per_s:.3g}, architecture {report.architecture_flops_per_s:.3g}"
+        f"{config.name} on this CPU ({args.threads} threads): {len(traces)} traces, contexts "
+        f"{contexts[0]}..{contexts[-1]}, new tokens {args.new}\n"
+        f"measured: peak {roofline.peak_flops:.3g} FLOP/s, bandwidth "
+        f"{roofline.memory_bandwidth:.3g} B/s; fitted: paper {report.paper_flops_per_s:.3g} "
+        f"FLOP/s, architecture {report.architecture_flops_per_s:.3g} FLOP/s"
     )
     table = Table(
         title=f"held-out error ({report.held_out_traces} traces; "
