@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timing", type=_floats, default=[0.5, 0.95], help="theta_B,tau timed")
     parser.add_argument("--no-timing", action="store_true", help="the grid only")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument(
+        "--dtype", default="float32", help="dtype of the timed runs (float32, bfloat16, float16)"
+    )
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -104,6 +107,7 @@ def timing_table(q, k, v, args: argparse.Namespace) -> Table:
 
     theta, tau = args.timing
     result = das_attention(q, k, v, block_size=args.block, theta_b=theta, tau=tau)
+    q, k, v = (x.to(getattr(torch, args.dtype)) for x in (q, k, v))
     blocks = q.shape[2] // args.block
     dense_mask = block_pattern(blocks, blocks, causal=True).to(q.device)
     sparse = flex_block_mask(result.block_mask, args.block)
@@ -117,8 +121,8 @@ def timing_table(q, k, v, args: argparse.Namespace) -> Table:
     }
     estimate = float(result.pattern.sum() * q.shape[0] * q.shape[1] / result.block_mask.sum())
     table = Table(
-        title=f"time on {args.device}, DAS theta_B = {theta:g}, tau = {tau:g} (M_g keeps "
-        f"{1 / estimate:.1%} of the blocks: FLOP-based speed-up {estimate:.2f}x)"
+        title=f"time on {args.device} ({args.dtype}), DAS theta_B = {theta:g}, tau = {tau:g} "
+        f"(M_g keeps {1 / estimate:.1%} of the blocks: FLOP-based speed-up {estimate:.2f}x)"
     )
     for heading in ("attention", "median ms", "speed-up of DAS"):
         table.add_column(heading, justify="right")
