@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-context", type=int, default=2048, metavar="M")
     parser.add_argument("--points", type=int, default=16, help="context lengths (geometric grid)")
     parser.add_argument("--new", default="1,8,32", help="new tokens per step, comma-separated")
-    parser.add_argument("--repeats", type=int, default=3, help="timings per point (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="timings per point (fastest)")
     parser.add_argument("--held-out", type=float, default=0.25, help="fraction of traces held out")
     parser.add_argument("--epochs", type=int, default=3000, help="D_psi training epochs")
     parser.add_argument(

@@ -14,10 +14,11 @@ predicts. Three models are scored on traces held out of every fit:
 
 from __future__ import annotations
 
-import statistics
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -36,13 +37,16 @@ class Trace:
     seconds: float
 
 
-def _median_s(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _elapsed_s(function: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def _fastest_s(function: Callable[[], object], repeats: int) -> float:
+    """The least wall time over the repeats: other processes on the machine only ever add time
+    (the reasoning of Python's ``timeit``)."""
+    return min(_elapsed_s(function) for _ in range(repeats))
 
 
 def record_step_traces(
@@ -50,36 +54,43 @@ def record_step_traces(
     contexts: Sequence[int],
     new_tokens: Sequence[int],
     *,
-    repeats: int = 3,
+    repeats: int = 5,
     seed: int = 0,
 ) -> list[Trace]:
-    """Median wall time of each (context, new tokens) step of the reference model on the CPU."""
+    """Wall time of each (context, new tokens) step of the reference model on the CPU: the
+    fastest of ``repeats`` rounds over the whole grid. Rounds, rather than repeats in a row,
+    so that a burst of load from other processes slows one round of many points, not every
+    timing of a few."""
     model = reference_model(config, seed=seed)
     generator = torch.Generator().manual_seed(seed)
-    traces = []
+    points = [(m, m_new) for m in contexts for m_new in new_tokens]
     with torch.inference_mode():
-        for m in contexts:
-            prompt = torch.randint(config.vocab_size, (1, m), generator=generator)
-            _, prefilled = model(prompt)
-            for m_new in new_tokens:
+        prompts = {
+            m: torch.randint(config.vocab_size, (1, m), generator=generator) for m in contexts
+        }
+        caches = {m: model(prompt)[1] for m, prompt in prompts.items()}
 
-                def decode_step(cache=prefilled, m_new=m_new, token=prompt[:, -1:]):
-                    for _ in range(m_new):
-                        logits, cache = model(token, cache)
-                        token = logits.argmax(dim=-1)
+        def decode_step(m: int, m_new: int) -> None:
+            cache, token = caches[m], prompts[m][:, -1:]
+            for _ in range(m_new):
+                logits, cache = model(token, cache)
+                token = logits.argmax(dim=-1)
 
-                decode_step()  # warm-up
-                traces.append(Trace(m, m_new, _median_s(decode_step, repeats)))
-    return traces
+        decode_step(*points[0])  # warm-up
+        fastest = {point: math.inf for point in points}
+        for _ in range(repeats):
+            for point in points:
+                fastest[point] = min(fastest[point], _elapsed_s(partial(decode_step, *point)))
+    return [Trace(m, m_new, fastest[(m, m_new)]) for m, m_new in points]
 
 
 def measure_roofline(*, size: int = 1024, copy_mb: int = 64, repeats: int = 5) -> Roofline:
     """This machine's fp32 matrix-product FLOP/s and memory copy bandwidth (read + write)."""
     a, b = torch.randn(size, size), torch.randn(size, size)
-    peak = 2 * size**3 / _median_s(lambda: a @ b, repeats)
+    peak = 2 * size**3 / _fastest_s(lambda: a @ b, repeats)
     source = torch.empty(copy_mb * 2**20 // 4)
     target = torch.empty_like(source)
-    bandwidth = 2 * source.numel() * 4 / _median_s(lambda: target.copy_(source), repeats)
+    bandwidth = 2 * source.numel() * 4 / _fastest_s(lambda: target.copy_(source), repeats)
     return Roofline(peak_flops=peak, memory_bandwidth=bandwidth)
 
 
