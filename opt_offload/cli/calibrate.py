@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         report.predictor.save(args.out)
     console.print(
-        f"{config.name} on this CPU ({args.threads} threads): {len(traces)} traces, contexts "
-        f"{contexts[0]}..{contexts[-1]}, new tokens {args.new}\n"
+        f"{config.name} on this CPU (torch threads: {args.threads}): {len(traces)} traces, "
+        f"contexts {contexts[0]}..{contexts[-1]}, new tokens {args.new}\n"
         f"measured: peak {roofline.peak_flops:.3g} FLOP/s, bandwidth "
         f"{roofline.memory_bandwidth:.3g} B/s; fitted: paper {report.paper_flops_per_s:.3g} "
         f"FLOP/s, architecture {report.architecture_flops_per_s:.3g} FLOP/s"
