@@ -172,8 +172,8 @@ def das_attention(
     k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
     batch, heads, tokens, head_dim = q.shape
     blocks = tokens // block_size
-    q_blocks = q.view(batch, heads, blocks, block_size, head_dim)
-    k_blocks = k.view(batch, heads, blocks, block_size, head_dim)
+    q_blocks = q.reshape(batch, heads, blocks, block_size, head_dim)
+    k_blocks = k.reshape(batch, heads, blocks, block_size, head_dim)
     similar_queries = self_similarity(q_blocks) > theta_b
     similar_keys = self_similarity(k_blocks) > theta_b
     pattern = block_pattern(blocks, blocks, causal).to(q.device)
@@ -181,19 +181,18 @@ def das_attention(
     always = ~similar_queries.unsqueeze(-1) | ~similar_keys.unsqueeze(-2)  # S_P
     block_mask = (cumulative_selection(compressed, tau) | always) & pattern  # eq. (5)
 
-    causal_tokens = expand_blocks(pattern, block_size) & (
-        torch.ones(tokens, tokens, dtype=torch.bool, device=q.device).tril() if causal else True
-    )
+    visible = torch.ones(tokens, tokens, dtype=torch.bool, device=q.device)
+    visible = visible.tril() if causal else visible
     scores = q @ k.transpose(-1, -2) / math.sqrt(head_dim)
     kept_scores = scores.masked_fill(
-        ~(expand_blocks(block_mask, block_size) & causal_tokens), float("-inf")
+        ~(expand_blocks(block_mask, block_size) & visible), float("-inf")
     )
     value_mask = online_value_mask(kept_scores, block_mask, block_size, epsilon_pv)
     probabilities = kept_scores.softmax(dim=-1) * expand_blocks(value_mask, block_size)
     output = probabilities @ v
 
     reference = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-    dense = scores.double().masked_fill(~causal_tokens, float("-inf")).softmax(dim=-1)
+    dense = scores.double().masked_fill(~visible, float("-inf")).softmax(dim=-1)
     unnormalised = (dense * expand_blocks(value_mask, block_size)) @ v.double()
     row_error = block_row_norms((output - reference).double(), block_size)
     bounds = _error_bounds(
