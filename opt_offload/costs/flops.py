@@ -2,15 +2,24 @@
 architecture-exact count.
 
 ``paper_*`` are PRADA's eqs. (14)-(16) verbatim, with m the context length, o the hidden size,
-v the number of decoder layers. Two discrepancies of eq. (16) as printed, kept on purpose:
-it has no layer factor v (unlike (14) and (15)), and its ``o^2`` term counts one hidden-size
-squared per new token for the whole block (projections and MLP of every layer would be
-several ``o^2`` per layer).
+v the number of decoder layers. What the printed formulas count, read against the
+architecture count below (``opt-offload flops`` prints both and their ratio):
+
+- Eq. (14) has no MLP term and no LM head: ``4 m o^2`` covers the four attention projections
+  only, and ``2 m^2 o`` the two attention products counted once (2 FLOP per multiply-add would
+  give ``4 m^2 o``; a causal kernel computing only the lower triangle would give ``2 m^2 o``).
+  ``2 m o`` (softmax) is element-wise work, which the architecture count leaves out.
+- Eq. (15) charges ``o^2`` per layer for the projections and the MLP of one token, against
+  ``2 (2 o^2 + 2 o kv) + 2 * 3 o I`` here (about 36 o^2 for Qwen2.5-Math-7B, LM head apart),
+  and ``m o`` for attention, against ``4 (m + 1) o`` (both products, the new key included).
+- Eq. (16) as printed, kept on purpose: it has no layer factor v (unlike (14) and (15)), and
+  its ``o^2`` term counts one hidden-size squared per new token for the whole block. It equals
+  the sum of eq. (15) with v = 1 over the m_new new tokens, each attending to m + k keys.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from .configs import TransformerConfig
@@ -117,3 +126,11 @@ def generation_flops(config: TransformerConfig, m: int, m_new: int) -> FlopBreak
     if m_new < 1:
         raise ValueError("m_new must be at least 1")
     return prefill_flops(config, m, logits="last") + step_flops(config, m, m_new - 1)
+
+
+def scale_attention(breakdown: FlopBreakdown, kept_fraction: float) -> FlopBreakdown:
+    """The same computation with block-sparse attention (DESIGN §7): only the attention products
+    shrink, to the fraction of block products a sparse kernel keeps (DAS, 003 Sec. 3.2)."""
+    if not 0.0 <= kept_fraction <= 1.0:
+        raise ValueError(f"kept fraction must lie in [0, 1], got {kept_fraction}")
+    return replace(breakdown, attention=breakdown.attention * kept_fraction)
