@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-from opt_offload.models.placement import PlacementData
 
 from opt_offload.errors import InputError
 from opt_offload.evaluate.result import exceeds
+from opt_offload.models.placement import PlacementData
 from opt_offload.registry import SolverResult, register
 from opt_offload.schemas import PlacementInstance, Status
 
