@@ -91,9 +91,14 @@ class SweepPlan:
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
 
     def check(self) -> None:
-        problems = [f"strategy {s!r} unknown" for s in self.strategies if s not in STRATEGIES]
+        known = ", ".join(STRATEGIES)
+        problems = [
+            f"strategies: unknown {s!r} (known: {known})"
+            for s in self.strategies
+            if s not in STRATEGIES
+        ]
         if not self.seeds:
-            problems.append("seeds: at least one")
+            problems.append("seeds: need at least one")
         if problems:
             raise InputError(problems)
 
