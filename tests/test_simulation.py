@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -28,12 +29,13 @@ from opt_offload.simulation.calibration import (
     calibration_draws,
     per_task_ms,
 )
+from opt_offload.simulation.engine import Simulation
 from opt_offload.simulation.presets import PRESETS
 from opt_offload.simulation.quality import QualitySurrogate
 from opt_offload.simulation.schedulers import SCHEDULERS
 from opt_offload.simulation.server import Server
 from opt_offload.simulation.sweep import TIMING_FIELDS
-from opt_offload.simulation.tasks import draw_lengths, step_flops_array
+from opt_offload.simulation.tasks import StepDraws, draw_lengths, step_flops_array
 from opt_offload.solve import solve
 
 SHORT = SimulationConfig(slots=300)
@@ -72,7 +74,7 @@ def test_contexts_grow_by_each_steps_tokens(name):
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_quality_surrogate_reproduces_table2_in_expectation(name):
     row = PRESETS[name].table2
-    surrogate = QualitySurrogate(row.slm_accuracy, row.llm_side_accuracy)
+    surrogate = QualitySurrogate.of(row)
     steps = np.random.default_rng(3).integers(1, 12, 100_000)
     slm, gain = surrogate.draw(steps, np.random.default_rng(4))
     owner = np.repeat(np.arange(len(steps)), steps)
@@ -170,12 +172,8 @@ def capture_slots(config: SimulationConfig) -> list[SlotData]:
         slots.append(data)
         return scheduler(data, rng)
 
-    original = engine_module.stage2_scheduler
-    engine_module.stage2_scheduler = lambda name: recording
-    try:
+    with mock.patch.object(engine_module, "stage2_scheduler", lambda name: recording):
         simulate(config)
-    finally:
-        engine_module.stage2_scheduler = original
     return slots
 
 
@@ -268,3 +266,51 @@ def test_bad_config_lists_every_problem():
     text = str(error.value)
     assert "M: must be positive" in text and "scheduler: unknown 'nope'" in text
     assert "warmup" in text
+
+
+# --- a hand-checked run ------------------------------------------------------------------------
+
+
+class HandRun(Simulation):
+    """Two tasks arriving in slot 0 with hand-set steps instead of random draws."""
+
+    def __init__(self, config: SimulationConfig, draws: StepDraws, nominated) -> None:
+        super().__init__(config)
+        self.hand = draws, np.array(nominated)
+
+    def draw_arrivals(self, first_slot: int) -> None:
+        draws, nominated = self.hand
+        tasks = self.make_tasks(draws, nominated, np.zeros(len(draws.steps), dtype=np.int64))
+        self.arrivals = [tasks]
+
+
+def test_hand_checked_slots_queue_and_delays():
+    # M = 1, B = B_ref = 1 MHz, slot 1 ms, all-server: in slot 0 task A (first) is admitted
+    # now with all of B and task B is queued. A uploads c = 1000 in 1 ms and computes 3.2 ms,
+    # so it holds the server until 4.2 ms and is active again in slot 5, where its second
+    # step (not nominated) runs locally for 0.5 ms: done in slot 6. B's upload (c = 500) ends
+    # at 0.5 ms; it waits for the server until 4.2 ms (TQ = 3.7 ms), computes 1.5 ms: done.
+    ms = 1e-3
+    draws = StepDraws(
+        steps=np.array([2, 1]),
+        slm_success=np.array([0.5, 0.25]),
+        context=np.array([10, 20, 10]),
+        new_tokens=np.array([10, 10, 10]),
+        local_s=np.array([0.5, 0.5, 0.5]) * ms,
+        server_s=np.array([3.2, 2.0, 1.5]) * ms,
+        upload=np.array([1000.0, 1000.0, 500.0]),
+        outage=np.zeros(3, dtype=bool),
+        gain=np.array([0.25, 0.0, 0.5]),
+    )
+    config = SimulationConfig(
+        scheduler="all-server", capacity=1, bandwidth_hz=1e6, slots=1, warmup=0, beta=1.0
+    )
+    result = HandRun(config, draws, [True, False, True]).run()
+    assert result.tasks == 2 and result.slots_simulated == 6
+    assert result.processing_ms == pytest.approx(((3.2 + 0.5) + 1.5) / 2)
+    assert result.communication_ms == pytest.approx((1.0 + 0.5) / 2)
+    assert result.queuing_ms == pytest.approx((0.0 + 3.7) / 2)
+    assert result.accuracy_surrogate == pytest.approx(((0.5 + 0.25) + (0.25 + 0.5)) / 2)
+    assert result.offload_fraction == pytest.approx(2 / 3)
+    assert result.queued_fraction == pytest.approx(1 / 3)
+    assert result.utilisation == pytest.approx((4.2 + 1.5) / 6)

@@ -26,6 +26,7 @@ from scipy.optimize import brentq
 
 from .policies import screen
 from .presets import PRESETS, TaskPreset
+from .quality import QualitySurrogate
 from .tasks import Channel, ComputeModel, StepDraws, draw_tasks
 
 CALIBRATION_TASKS = 50_000
@@ -37,16 +38,13 @@ BETA_PER_S = 2.45  # per second of latency, in units of accuracy (eq. 6)
 
 
 def calibration_draws(task: TaskPreset, flops_slm: float) -> StepDraws:
-    from .quality import QualitySurrogate
-
-    row = task.table2
     return draw_tasks(
         task,
         CALIBRATION_TASKS,
         np.random.default_rng(CALIBRATION_SEED),
         ComputeModel(flops_slm),
         Channel(),
-        QualitySurrogate(row.slm_accuracy, row.llm_side_accuracy),
+        QualitySurrogate.of(task.table2),
     )
 
 

@@ -54,7 +54,7 @@ from .schedulers import stage2_scheduler
 from .server import Server
 from .tasks import Channel, ComputeModel, StepDraws, draw_tasks
 
-ARRIVAL_CHUNK = 256  # slots of arrivals drawn at once (a constant: results do not depend on it)
+ARRIVAL_CHUNK = 256  # slots of arrivals drawn at once (the draws depend on it: a constant)
 PROGRESS_EVERY = 1000  # slots between progress reports
 SLOT_EPS = 1e-9  # a step ending within this fraction of a slot before a boundary ends at it
 MS_PER_S = 1e3
@@ -147,8 +147,7 @@ class Simulation:
         self.scheduler_rng = random.Random(int(scheduler_seeds.generate_state(1)[0]))
         self.compute = ComputeModel(config.flops_slm)
         self.channel = Channel(config.mean_snr_db, config.snr_threshold_db)
-        row = self.task_preset.table2
-        self.quality = QualitySurrogate(row.slm_accuracy, row.llm_side_accuracy)
+        self.quality = QualitySurrogate.of(self.task_preset.table2)
         self.server = Server(config.capacity)
         self.wake: defaultdict[int, list[Task]] = defaultdict(list)
         self.arrivals: list[list[Task]] = []

@@ -5,13 +5,17 @@
 - Fig. 7: the same decomposition against the bandwidth B (log scale);
 - Fig. 8: accuracy (SURROGATE) and total delay per task against B.
 
-One line per strategy, the mean over seeds with its 95% confidence interval as error bars.
+One line per strategy, the mean over seeds with its 95% confidence interval as error bars; a
+dotted line marks Table 3's value of the swept parameter. Delays go on a symmetric log scale
+(linear below 0.01 ms): an unstable queue (the random scheduler at small M) waits seconds
+where PRADA waits milliseconds.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..prada import CAPACITY, TABLE3_BANDWIDTH_HZ
 from .sweep import STRATEGIES
 
 AXIS_LABEL = {"M": "server parallel capacity M", "B": "total bandwidth B per slot (Hz)"}
@@ -23,6 +27,8 @@ DELAYS = (
 ACCURACY = ("accuracy_surrogate", "accuracy, SURROGATE (%)")
 TOTAL = ("latency_ms", "total delay (ms/task)")
 MARKERS = {"prada": "o", "exact": "x", "random-policy": "s", "random-scheduler": "^"}
+TABLE3 = {"M": CAPACITY, "B": TABLE3_BANDWIDTH_HZ}
+LINEAR_BELOW_MS = 0.01
 
 
 def draw_panel(ax, summary: list[dict], axis: str, metric: str, label: str) -> None:
@@ -41,10 +47,15 @@ def draw_panel(ax, summary: list[dict], axis: str, metric: str, label: str) -> N
             markersize=4,
             capsize=2,
             linestyle="--" if key == "exact" else "-",
+            zorder=3 if key == "exact" else 2,  # on top of PRADA, which it mostly matches
             label=STRATEGIES[key].label,
         )
     if axis == "B":
         ax.set_xscale("log")
+    if metric.endswith("_ms"):
+        ax.set_yscale("symlog", linthresh=LINEAR_BELOW_MS)
+        ax.set_ylim(bottom=0.0)
+    ax.axvline(TABLE3[axis], color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel(AXIS_LABEL[axis])
     ax.set_ylabel(label)
     ax.grid(alpha=0.3)

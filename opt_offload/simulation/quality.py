@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..prada import Table2Row
+
 TASK_CONCENTRATION = 2.0  # k: Beta concentration of s_i and h_i (assumption)
 STEP_CONCENTRATION = 0.5  # a: Dirichlet parameter of the split over steps (assumption)
 
@@ -38,6 +40,11 @@ class QualitySurrogate:
     llm_accuracy: float
     task_concentration: float = TASK_CONCENTRATION
     step_concentration: float = STEP_CONCENTRATION
+
+    @classmethod
+    def of(cls, row: Table2Row) -> QualitySurrogate:
+        """Calibrated to one dataset of Table 2 (the LLM side: the pi_theta column)."""
+        return cls(row.slm_accuracy, row.llm_side_accuracy)
 
     @property
     def mean_headroom_share(self) -> float:
