@@ -6,9 +6,10 @@
 - Fig. 8: accuracy (SURROGATE) and total delay per task against B.
 
 One line per strategy, the mean over seeds with its 95% confidence interval as error bars; a
-dotted line marks Table 3's value of the swept parameter. Delays go on a symmetric log scale
-(linear below 0.01 ms): an unstable queue (the random scheduler at small M) waits seconds
-where PRADA waits milliseconds.
+dotted line marks Table 3's value of the swept parameter. Total delay goes on a log scale and
+communication and queuing delays on a symmetric log scale (linear below 0.01 ms, where they
+reach 0): an unstable queue (the random scheduler at small M) waits seconds where PRADA waits
+milliseconds.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ ACCURACY = ("accuracy_surrogate", "accuracy, SURROGATE (%)")
 TOTAL = ("latency_ms", "total delay (ms/task)")
 MARKERS = {"prada": "o", "exact": "x", "random-policy": "s", "random-scheduler": "^"}
 TABLE3 = {"M": CAPACITY, "B": TABLE3_BANDWIDTH_HZ}
+LOG_SCALE = ("latency_ms",)  # never 0
+SYMLOG_SCALE = ("communication_ms", "queuing_ms")  # 0 when nothing is uploaded or queued
 LINEAR_BELOW_MS = 0.01
 
 
@@ -52,7 +55,9 @@ def draw_panel(ax, summary: list[dict], axis: str, metric: str, label: str) -> N
         )
     if axis == "B":
         ax.set_xscale("log")
-    if metric.endswith("_ms"):
+    if metric in LOG_SCALE:
+        ax.set_yscale("log")
+    elif metric in SYMLOG_SCALE:
         ax.set_yscale("symlog", linthresh=LINEAR_BELOW_MS)
         ax.set_ylim(bottom=0.0)
     ax.axvline(TABLE3[axis], color="grey", linestyle=":", linewidth=1)
