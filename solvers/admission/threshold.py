@@ -163,19 +163,20 @@ def server_full_rules(data: SlotData, variant: Variant) -> Outcome:
 
 def rules_at(data: SlotData, case: str, mu: float, variant: Variant) -> Outcome:
     """Theorem 2's actions at bandwidth price mu (lambda_s set by the rule of the case)."""
-    w = {i: gain_now(data, i, mu) for i in data.candidates}
-    wbar = {i: queue_margin(data, i, mu, variant) for i in data.candidates}
-    priority = {i: min(wbar[i], w[i]) for i in data.candidates}
+    candidates = data.candidates
+    w = {i: gain_now(data, i, mu) for i in candidates}
+    wbar = {i: queue_margin(data, i, mu, variant) for i in candidates}
+    priority = {i: min(wbar[i], w[i]) for i in candidates}
     if case == "abundant":
-        immediate = frozenset(i for i in data.candidates if w[i] >= 0.0)
+        immediate = frozenset(i for i in candidates if w[i] >= 0.0)
         return Outcome(case, mu, 0.0, immediate, frozenset(), priority)
-    ranked = sorted(data.candidates, key=lambda i: (-priority[i], -w[i], i))
+    ranked = sorted(candidates, key=lambda i: (-priority[i], -w[i], i))
     k = data.free_slots
     lam = max(0.0, priority[ranked[k]]) if len(ranked) > k else 0.0
     immediate = frozenset(i for i in ranked[:k] if priority[i] >= lam)
     queued = frozenset(
         i
-        for i in data.candidates
+        for i in candidates
         if i not in immediate and (wbar[i] < lam or priority[i] >= lam) and w[i] >= wbar[i]
     )
     return Outcome(case, mu, lam, immediate, queued, priority)
