@@ -83,7 +83,8 @@ def parse_bandwidths(text: str, per_decade: int) -> tuple[float, ...]:
 
 
 def executor_of(args: argparse.Namespace):
-    from ..simulation.sweep import dask_executor, local_executor
+    """The executor the options ask for, and the LocalCluster to close after (or None)."""
+    from ..simulation.sweep import dask_executor, distributed_module, local_executor
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: must be at least 1, got {args.workers}")
@@ -91,13 +92,9 @@ def executor_of(args: argparse.Namespace):
         return local_executor(args.workers), None
     if args.dask != "local":
         return dask_executor(args.dask), None
-    try:
-        from distributed import LocalCluster
-    except ImportError:
-        raise InputError(
-            "--dask: needs dask.distributed (pip install 'opt-offload[dask]')"
-        ) from None
-    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
+    cluster = distributed_module().LocalCluster(
+        n_workers=args.workers, threads_per_worker=1, dashboard_address=None
+    )
     return dask_executor(cluster.scheduler_address), cluster
 
 

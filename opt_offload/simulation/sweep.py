@@ -136,13 +136,16 @@ def local_executor(workers: int | None = None) -> Executor:
     workers = workers or os.cpu_count() or 1
 
     def run(configs: Sequence[SimulationConfig], done: Callable[[], None]) -> list[dict]:
+        results = [None] * len(configs)
         if workers == 1:
-            return [_after(run_config(c), done) for c in configs]
+            for k, config in enumerate(configs):
+                results[k] = run_config(config)
+                done()
+            return results
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(run_config, c): k for k, c in enumerate(configs)}
-            results = [None] * len(configs)
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 done()
@@ -151,35 +154,37 @@ def local_executor(workers: int | None = None) -> Executor:
     return run
 
 
-def dask_executor(address) -> Executor:
-    """A dask.distributed scheduler at ``address`` (or a ``Client`` / ``LocalCluster``)."""
+def distributed_module():
+    """dask.distributed, or bad input that says how to install it."""
     try:
-        from distributed import Client, as_completed
+        import distributed
     except ImportError:
         raise InputError(
             "--dask: needs dask.distributed (pip install 'opt-offload[dask]')"
         ) from None
+    return distributed
+
+
+def dask_executor(address) -> Executor:
+    """A dask.distributed scheduler at ``address`` (or a ``Client`` to use as it is)."""
+    distributed = distributed_module()
 
     def run(configs: Sequence[SimulationConfig], done: Callable[[], None]) -> list[dict]:
-        client = address if isinstance(address, Client) else Client(address)
+        given = isinstance(address, distributed.Client)
+        client = address if given else distributed.Client(address)
         try:
             futures = client.map(run_config, list(configs), pure=False)
             index = {future.key: k for k, future in enumerate(futures)}
             results = [None] * len(configs)
-            for future in as_completed(futures):
+            for future in distributed.as_completed(futures):
                 results[index[future.key]] = future.result()
                 done()
             return results
         finally:
-            if client is not address:
+            if not given:
                 client.close()
 
     return run
-
-
-def _after(result: dict, done: Callable[[], None]) -> dict:
-    done()
-    return result
 
 
 def run_sweep(
