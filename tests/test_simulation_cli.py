@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from unittest import mock
 
 import pytest
 
@@ -86,6 +87,19 @@ def test_sweep_on_a_dask_local_cluster(tmp_path):
     args += ["--strategies", "prada", "--dask", "local", "--workers", "1", "--out", str(out)]
     assert main(args) == 0
     assert len((out / "runs.csv").read_text().splitlines()) == 1 + 2
+
+
+def test_sweep_dask_address_that_does_not_answer(tmp_path, capsys):
+    import distributed
+
+    def refuse(address):
+        raise OSError(f"Timed out trying to connect to {address}")
+
+    args = ["sweep", "--slots", "50", "--seeds", "1", "--capacities", "9", "--bandwidths", "4e7"]
+    args += ["--dask", "tcp://127.0.0.1:1", "--out", str(tmp_path)]
+    with mock.patch.object(distributed, "Client", refuse):
+        assert main(args) == 2
+    assert "--dask tcp://127.0.0.1:1: cannot connect: Timed out" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

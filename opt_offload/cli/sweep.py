@@ -21,7 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "sweep",
         help="simulate over grids of M and B, several seeds, with figures",
         description="Run the simulation for every strategy and seed over M (at the base B) and "
-        "over B (at the base M), in parallel; write every run, the means with 95%% confidence "
+        "over B (at the base M), in parallel; write every run, the means with 95% confidence "
         "intervals, the exact-minus-threshold differences and Figs. 5-8 (PNG) into --out. "
         "Results are the same whichever executor runs them (each run is seeded from "
         "(seed, M, B)); only the timing columns differ.",

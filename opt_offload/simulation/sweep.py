@@ -165,13 +165,20 @@ def distributed_module():
     return distributed
 
 
+def connect(distributed, address: str):
+    try:
+        return distributed.Client(address)
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"--dask {address}: cannot connect: {exc}") from None
+
+
 def dask_executor(address) -> Executor:
     """A dask.distributed scheduler at ``address`` (or a ``Client`` to use as it is)."""
     distributed = distributed_module()
 
     def run(configs: Sequence[SimulationConfig], done: Callable[[], None]) -> list[dict]:
-        given = isinstance(address, distributed.Client)
-        client = address if given else distributed.Client(address)
+        given = not isinstance(address, str)  # a Client, used as it is
+        client = address if given else connect(distributed, address)
         try:
             futures = client.map(run_config, list(configs), pure=False)
             index = {future.key: k for k, future in enumerate(futures)}
