@@ -1,7 +1,7 @@
 # Quick start: `make demo` runs the main job on a shipped instance, `make test` runs the tests.
 # Both create .venv if missing and install torch==2.13.0 first (a CPU wheel; any other torch
-# pulls a CUDA build of several GB), then the project with its dev and validation extras,
-# editable.
+# pulls a CUDA build of several GB), then the project with its dev, validation and dask
+# extras, editable.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +16,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml setup.py
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,validation]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,validation,dask]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -16,22 +16,26 @@ import argparse
 import math
 from dataclasses import dataclass
 
+# PRADA Table 3, Sec. 5 and the channel assumptions, shared with the simulation.
+from ..prada import (
+    BITS_PER_TOKEN,
+    CAPACITY,
+    MEAN_SNR_DB,
+    SERVER_MODEL,
+    SNR_THRESHOLD_DB,
+    TABLE2,
+    TABLE3_BANDWIDTH_HZ,
+)
 from ..schemas import AdmissionInstance
 from . import register_generator
 
-# PRADA Table 3.
-CAPACITY = 9  # M, maximum parallel capacity of the server
-TABLE3_BANDWIDTH_HZ = 4e7  # B, "bit/s" in the table, used as Hz in eq. (4) (DESIGN §3)
 # PRADA Fig. 8: accuracy rises between B = 1e6 and 1e7; two decades below Table 3 the upload
 # cost is of the order of the value gains, so the band constraint shapes the decisions.
 BINDING_BANDWIDTH_HZ = 4e5
-SERVER_MODEL = "qwen2.5-math-7b"  # PRADA Sec. 5: the LLM
-BITS_PER_TOKEN = 32  # eq. (25): 32 L bits per context
-SNR_THRESHOLD_DB = 0.0  # gamma_th; assumption (PRADA gives no value): no upload below 0 dB
-MEAN_SNR_DB = 10.0  # assumption: mean SNR of the Rayleigh draws, a typical cell-edge-to-centre mix
-# PRADA Table 2, gsm8k: all-LLM 93.9% vs all-SLM 85.2% accuracy, so a candidate's value gain
-# g_i = Q(x,1) - Q(x,0) is drawn exponential with mean 0.087 (surrogate, DESIGN §8).
-MEAN_GAIN = 0.939 - 0.852
+# PRADA Table 2, gsm8k: LLM side (the pi_theta column) 93.9% vs all-SLM 85.2% accuracy, so a
+# candidate's value gain g_i = Q(x,1) - Q(x,0) is drawn exponential with mean 0.087 (surrogate,
+# DESIGN §8).
+MEAN_GAIN = TABLE2["gsm8k"].accuracy_gap
 # Assumption (PRADA does not report beta): 20 /s makes Table 2's gsm8k queueing delay of 2.5 ms
 # cost 0.05, about half the mean gain, so queueing is a real trade-off.
 BETA_PER_S = 20.0

@@ -1,0 +1,196 @@
+"""``opt-offload sweep``: the simulation over M and B with several seeds, on local processes or
+a Dask cluster; figures in the style of PRADA Figs. 5-8 and the exact-vs-threshold table."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+from ..errors import InputError
+from ..io import write_text_atomic
+from .common import console
+from .simulate import SURROGATE_NOTE, add_run_arguments, progress_bar, run_config
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from ..prada import CAPACITY, TABLE3_BANDWIDTH_HZ
+
+    parser = subparsers.add_parser(
+        "sweep",
+        help="simulate over grids of M and B, several seeds, with figures",
+        description="Run the simulation for every strategy and seed over M (at the base B) and "
+        "over B (at the base M), in parallel; write every run, the means with 95% confidence "
+        "intervals, the exact-minus-threshold differences and Figs. 5-8 (PNG) into --out. "
+        "Results are the same whichever executor runs them (each run is seeded from "
+        "(seed, M, B)); only the timing columns differ.",
+    )
+    add_run_arguments(parser)
+    parser.add_argument("--capacities", default="1:15", help="M grid: A:B or a list (1:15)")
+    parser.add_argument(
+        "--bandwidths", default="1e5:1e9", help="B grid, Hz: LOW:HIGH (log) or a list (1e5:1e9)"
+    )
+    parser.add_argument("--per-decade", type=int, default=4, help="B points a decade (4)")
+    parser.add_argument("--base-M", type=int, default=CAPACITY, help="M of the B sweep (9)")
+    parser.add_argument(
+        "--base-B", type=float, default=TABLE3_BANDWIDTH_HZ, help="B of the M sweep (4e7)"
+    )
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (5)")
+    parser.add_argument(
+        "--strategies",
+        default="prada,exact,random-policy,random-scheduler",
+        help="lines: prada, exact, random-policy, random-scheduler, all-local",
+    )
+    parser.add_argument("--workers", type=int, help="local processes (default: every core)")
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on the dask.distributed scheduler at ADDRESS ('local': a LocalCluster of "
+        "--workers processes)",
+    )
+    parser.add_argument("--out", default="sweep", metavar="DIR", help="output folder (sweep)")
+    parser.set_defaults(run=run)
+
+
+def parse_capacities(text: str) -> tuple[int, ...]:
+    try:
+        if ":" in text:
+            low, high = (int(part) for part in text.split(":"))
+            return tuple(range(low, high + 1))
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(
+            f"--capacities: expected A:B or a list of integers, got {text!r}"
+        ) from None
+
+
+def parse_bandwidths(text: str, per_decade: int) -> tuple[float, ...]:
+    from ..simulation.sweep import log_grid
+
+    try:
+        if ":" in text:
+            low, high = (float(part) for part in text.split(":"))
+            if not 0 < low <= high or per_decade < 1:
+                raise ValueError
+            return tuple(log_grid(low, high, per_decade))
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(
+            f"--bandwidths: expected LOW:HIGH (0 < LOW <= HIGH, --per-decade >= 1) or a list, "
+            f"got {text!r}"
+        ) from None
+
+
+def executor_of(args: argparse.Namespace):
+    """The executor the options ask for, and the LocalCluster to close after (or None)."""
+    from ..simulation.sweep import dask_executor, distributed_module, local_executor
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers: must be at least 1, got {args.workers}")
+    if not args.dask:
+        return local_executor(args.workers), None
+    if args.dask != "local":
+        return dask_executor(args.dask), None
+    cluster = distributed_module().LocalCluster(
+        n_workers=args.workers, threads_per_worker=1, dashboard_address=None
+    )
+    return dask_executor(cluster.scheduler_address), cluster
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..simulation.sweep import SweepPlan, run_sweep
+
+    if args.seeds < 1:
+        raise InputError(f"--seeds: must be at least 1, got {args.seeds}")
+    base = run_config(args, capacity=args.base_M, bandwidth_hz=args.base_B)
+    base.check()
+    plan = SweepPlan(
+        base=base,
+        capacities=parse_capacities(args.capacities),
+        bandwidths=parse_bandwidths(args.bandwidths, args.per_decade),
+        seeds=tuple(range(args.seeds)),
+        strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
+    )
+    runs = len(plan.runs())
+    folder = Path(args.out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {folder}: cannot create: {exc.strerror or exc}") from None
+    executor, cluster = executor_of(args)
+    try:
+        with progress_bar("runs", runs) as show:
+            finished = itertools.count(1)
+            rows = run_sweep(plan, executor, lambda: show(next(finished)))
+    finally:
+        if cluster is not None:
+            cluster.close()
+    write_outputs(rows, folder, args.preset)
+    return 0
+
+
+def write_outputs(rows: list[dict], folder: Path, preset: str) -> None:
+    from ..simulation.metrics import csv_text
+    from ..simulation.plots import sweep_figures
+    from ..simulation.sweep import critical_values, paired_differences, summarise_runs
+
+    summary = summarise_runs(rows)
+    differences = paired_differences(rows)
+    critical = critical_values(summary)
+    write_text_atomic(folder / "runs.csv", csv_text(rows))
+    write_text_atomic(folder / "summary.csv", csv_text(summary))
+    if differences:
+        write_text_atomic(folder / "exact_minus_threshold.csv", csv_text(differences))
+    write_text_atomic(
+        folder / "critical.json",
+        json.dumps({"strategy": "prada", "critical": critical, "note": SURROGATE_NOTE}, indent=2)
+        + "\n",
+    )
+    figures = sweep_figures(summary, folder, preset)
+    print_critical(critical)
+    if differences:
+        print_differences(differences)
+    console.print(SURROGATE_NOTE)
+    console.print(f"{len(rows)} runs; tables and {len(figures)} figures written to {folder}")
+
+
+def print_critical(critical: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title="critical values (PRADA line): from here on, 90% of the change is done")
+    for column in ("axis", "accuracy (SURROGATE)", "objective U - beta Delta"):
+        table.add_column(column)
+    for axis in ("M", "B"):
+        if f"{axis}:objective" in critical:
+            table.add_row(
+                axis,
+                format_x(critical[f"{axis}:accuracy_surrogate"]),
+                format_x(critical[f"{axis}:objective"]),
+            )
+    console.print(table)
+
+
+DIFFERENCE_COLUMNS = {
+    "objective": "U - beta Delta",
+    "accuracy_surrogate": "U (SURROGATE)",
+    "penalty_processing": "beta proc.",
+    "penalty_communication": "beta comm.",
+    "penalty_queuing": "beta queue",
+}
+
+
+def print_differences(differences: list[dict]) -> None:
+    from rich.table import Table
+
+    table = Table(title="exact - threshold rules, x 1e-3, same seeds: mean +- 95% CI")
+    for column in ("axis", "x", "seeds", *DIFFERENCE_COLUMNS.values()):
+        table.add_column(column, justify="right")
+    for row in differences:
+        cells = [f"{1e3 * row[c]:+.3f}+-{1e3 * row[f'{c}_ci']:.3f}" for c in DIFFERENCE_COLUMNS]
+        table.add_row(row["axis"], format_x(row["x"]), str(row["seeds"]), *cells)
+    console.print(table)
+
+
+def format_x(x) -> str:
+    return "-" if x is None else f"{x:g}"

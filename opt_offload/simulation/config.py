@@ -1,0 +1,93 @@
+"""One simulation run's settings (PRADA Table 3 by default) and its seeds."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..prada import (
+    ARRIVAL_RATE,
+    CAPACITY,
+    MEAN_SNR_DB,
+    SLOT_S,
+    SNR_THRESHOLD_DB,
+    TABLE3_BANDWIDTH_HZ,
+)
+from .calibration import BETA_PER_S, FLOPS_SLM
+from .policies import POLICIES
+from .presets import PRESETS
+from .schedulers import SCHEDULERS
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Arrivals come in slots [0, slots); the run goes on until every task has finished, and
+    the tasks that arrived in [warmup, slots) are measured (those before warm up the queue).
+    ``warmup=None`` means a tenth of the slots."""
+
+    preset: str = "gsm8k"
+    scheduler: str = "threshold"
+    policy: str = "screen"
+    capacity: int = CAPACITY  # M
+    bandwidth_hz: float = TABLE3_BANDWIDTH_HZ  # B, a budget per slot
+    arrival_rate: float = ARRIVAL_RATE  # lambda
+    slots: int = 2000
+    seed: int = 0
+    beta: float = BETA_PER_S
+    warmup: int | None = None
+    reference_bandwidth_hz: float | None = None  # B_ref of a queued upload; None: B
+    mean_snr_db: float = MEAN_SNR_DB
+    snr_threshold_db: float = SNR_THRESHOLD_DB
+    slot_s: float = SLOT_S
+    flops_slm: float = FLOPS_SLM
+
+    @property
+    def measured_from(self) -> int:
+        return self.slots // 10 if self.warmup is None else self.warmup
+
+    @property
+    def queued_upload_hz(self) -> float:
+        return (
+            self.bandwidth_hz
+            if self.reference_bandwidth_hz is None
+            else self.reference_bandwidth_hz
+        )
+
+    def seed_sequence(self) -> np.random.SeedSequence:
+        """The run's seed from (seed, M, B): the same whichever process runs it, and shared by
+        every scheduler and policy at that point, so that they meet the same tasks."""
+        return np.random.SeedSequence([self.seed, self.capacity, round(self.bandwidth_hz)])
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def check(self) -> None:
+        problems = []
+        for name, value, known in (
+            ("preset", self.preset, PRESETS),
+            ("scheduler", self.scheduler, SCHEDULERS),
+            ("policy", self.policy, POLICIES),
+        ):
+            if value not in known:
+                problems.append(f"{name}: unknown {value!r} (known: {', '.join(known)})")
+        positive = {
+            "M": self.capacity,
+            "B": self.bandwidth_hz,
+            "slots": self.slots,
+            "slot_s": self.slot_s,
+            "flops_slm": self.flops_slm,
+            "reference_bandwidth_hz": self.queued_upload_hz,
+        }
+        problems += [f"{name}: must be positive, got {v}" for name, v in positive.items() if v <= 0]
+        if self.arrival_rate < 0:
+            problems.append(f"lam: must be at least 0, got {self.arrival_rate}")
+        if self.beta < 0:
+            problems.append(f"beta: must be at least 0, got {self.beta}")
+        if self.seed < 0:
+            problems.append(f"seed: must be at least 0, got {self.seed}")
+        if not 0 <= self.measured_from < self.slots:
+            problems.append(f"warmup: must lie in [0, slots), got {self.measured_from}")
+        if problems:
+            raise InputError(problems)
