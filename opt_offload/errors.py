@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class InputError(Exception):
     """Bad input: a file that cannot be read, parsed or validated, or a bad option.
@@ -22,3 +27,16 @@ class InputError(Exception):
 
 class SolverUnavailable(InputError):
     """The solver exists but cannot run here (missing backend) or cannot take this instance."""
+
+
+def lookup(table: Mapping[str, T], name: str, what: str) -> T:
+    """``table[name]``, or an InputError naming the known keys: ``unknown {what} 'x' (known: ...)``.
+
+    ``what`` may start with the option it came from, e.g. ``"--devices: device preset"``.
+    """
+    try:
+        return table[name]
+    except KeyError:
+        option, sep, noun = what.rpartition(": ")
+        prefix = f"{option}: " if sep else ""
+        raise InputError(f"{prefix}unknown {noun} {name!r} (known: {', '.join(table)})") from None

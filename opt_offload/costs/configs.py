@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import InputError
+from ..errors import InputError, lookup
 from ..io import validation_problems
 from ..schemas.base import raise_problems
 
@@ -125,11 +125,7 @@ HF_KEYS = {
 
 
 def preset(name: str) -> TransformerConfig:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        known = ", ".join(PRESETS)
-        raise InputError(f"unknown model preset {name!r} (known: {known})") from None
+    return lookup(PRESETS, name, "model preset")
 
 
 def load_hf_config(path: str | os.PathLike, name: str | None = None) -> TransformerConfig:

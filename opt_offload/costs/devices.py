@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ..errors import InputError, lookup
 
 GIB = 2**30
 
@@ -118,8 +118,4 @@ DEVICE_PRESETS: dict[str, DevicePreset] = {
 
 
 def device_preset(name: str) -> DevicePreset:
-    try:
-        return DEVICE_PRESETS[name]
-    except KeyError:
-        known = ", ".join(DEVICE_PRESETS)
-        raise InputError(f"--devices: unknown device preset {name!r} (known: {known})") from None
+    return lookup(DEVICE_PRESETS, name, "--devices: device preset")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import InputError
+from ..errors import lookup
 from ..prada import TABLE2, Table2Row
 
 
@@ -57,8 +57,4 @@ PRESETS = {
 
 
 def task_preset(name: str) -> TaskPreset:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        known = ", ".join(PRESETS)
-        raise InputError(f"--preset: unknown task preset {name!r} (known: {known})") from None
+    return lookup(PRESETS, name, "--preset: task preset")

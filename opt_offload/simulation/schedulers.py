@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Collection
 
-from ..errors import InputError
+from ..errors import lookup
 from ..models.admission import SlotData
 from ..solvers.admission.baselines import greedy_by_zero_price_gain, random_actions
 from ..solvers.admission.branch_and_bound import solve_closed_form
@@ -77,8 +77,4 @@ SCHEDULERS: dict[str, Scheduler] = {
 
 
 def stage2_scheduler(name: str) -> Scheduler:
-    try:
-        return SCHEDULERS[name]
-    except KeyError:
-        known = ", ".join(SCHEDULERS)
-        raise InputError(f"--scheduler: unknown scheduler {name!r} (known: {known})") from None
+    return lookup(SCHEDULERS, name, "--scheduler: scheduler")
