@@ -25,13 +25,14 @@ import warnings
 
 import numpy as np
 
+from opt_offload.errors import lookup
+from opt_offload.evaluate import evaluate
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
 from ..placement.exact import cvxpy_status_table, pyomo_status_table
 
 MIP_GAP = 1e-6
-BACKENDS = ("pyomo", "cvxpy")
 
 MODE = Option(
     "mode",
@@ -125,7 +126,9 @@ def solve_cvxpy(
         # HiGHS dual bound is the bound up to the sign of a maximisation
         sign = -1.0 if isinstance(problem.objective, cp.Maximize) else 1.0
         bound = finite(sign * info.mip_dual_bound)
-    if status.has_solution and x.value is not None:
+    # at a limit CVXPY hands back a value even when HiGHS has no primal solution (2 = feasible)
+    found = x.value is not None and (info is None or info.primal_solution_status == 2)
+    if status.has_solution and found:
         y_value = y.value if y is not None else None
         return SolverResult(status, AssignmentData(instance).decisions(x.value, y_value), bound)
     no_solution = Status.ERROR if status.has_solution else status
@@ -164,7 +167,8 @@ def solve_stage(
         return SolverResult(Status.INFEASIBLE, None, message=unservable_message(missing))
     if not AssignmentData(instance).pairs:
         return trivial_stage(instance, min_throughput)
-    return SOLVE[backend](instance, stage, min_throughput, time_limit, mip_gap)
+    solve = lookup(SOLVE, backend, "backend")
+    return solve(instance, stage, min_throughput, time_limit, mip_gap)
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -187,16 +191,9 @@ def unservable_message(tasks: list[str]) -> str:
     )
 
 
-def served(decisions: dict, instance: AssignmentInstance) -> int:
-    return sum(decisions[t.id] is not None for t in instance.tasks)
-
-
-def transmission(decisions: dict, instance: AssignmentInstance) -> float:
-    return sum(
-        instance.transmission_s[t.id][decisions[t.id]]
-        for t in instance.tasks
-        if decisions[t.id] is not None
-    )
+def metrics(decisions: dict, instance: AssignmentInstance) -> dict:
+    """S, T and the weighted value of a stage's decisions, from the shared evaluator."""
+    return evaluate(instance, decisions).metrics
 
 
 def remaining(time_limit: float | None, start: float) -> float | None:
@@ -218,7 +215,7 @@ def solve_strict(instance: AssignmentInstance, backend: str, time_limit, mip_gap
         return result
     from .infeasibility import explain
 
-    return SolverResult(Status.INFEASIBLE, None, message=explain(instance))
+    return SolverResult(Status.INFEASIBLE, None, message=explain(instance, time_limit))
 
 
 def solve_lexicographic(
@@ -232,18 +229,23 @@ def solve_lexicographic(
     first = max_throughput(instance, time_limit=first_limit, **options)
     if first.decisions is None:
         return first
-    best = served(first.decisions, instance)
+    best = metrics(first.decisions, instance)["throughput"]
     second = min_transmission(
         instance, min_throughput=best, time_limit=remaining(time_limit, start), **options
     )
     # stage 2 found nothing in its time: stage 1's assignment still keeps S*
     final = second if second.decisions is not None else first
-    t_value = transmission(final.decisions, instance)
-    both_optimal = first.status is Status.OPTIMAL and second.status is Status.OPTIMAL
+    t_value = metrics(final.decisions, instance)["transmission_s"]
     stage_two = proven(second) if second.decisions is not None else "(stage 1's)"
     message = f"lexicographic: S*={best} {proven(first)}, T={t_value:.6g} s {stage_two}"
-    status = Status.OPTIMAL if both_optimal else Status.TIME_LIMIT
-    return SolverResult(status, final.decisions, first.bound, message)
+    return SolverResult(combined_status(first, second), final.decisions, first.bound, message)
+
+
+def combined_status(first: SolverResult, second: SolverResult) -> Status:
+    statuses = {first.status, second.status}
+    if statuses == {Status.OPTIMAL}:
+        return Status.OPTIMAL
+    return Status.TIME_LIMIT if Status.TIME_LIMIT in statuses else Status.FEASIBLE
 
 
 def solve_weighted(instance: AssignmentInstance, backend: str, time_limit, mip_gap) -> SolverResult:
@@ -252,10 +254,7 @@ def solve_weighted(instance: AssignmentInstance, backend: str, time_limit, mip_g
     )
     if result.decisions is None:
         return result
-    weights = instance.objective.weights
-    value = weights.throughput * served(result.decisions, instance) - weights.latency * (
-        transmission(result.decisions, instance)
-    )
+    value = metrics(result.decisions, instance)["weighted"]
     message = f"weighted: w_S S - w_T T = {value:.9g} {proven(result)}"
     return SolverResult(result.status, result.decisions, None, message)
 

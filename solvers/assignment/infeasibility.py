@@ -44,8 +44,9 @@ def describe_row(instance: AssignmentInstance, name: str) -> str | None:
     return None
 
 
-def load_highs(instance: AssignmentInstance):
-    """The min-T model of the instance as a highspy.Highs object (via an MPS file)."""
+def load_highs(instance: AssignmentInstance, time_limit: float | None):
+    """The min-T model of the instance as a highspy.Highs object (via an MPS file); each
+    run stops at ``time_limit``."""
     import highspy
 
     from opt_offload.models.assignment import build_pyomo
@@ -56,6 +57,8 @@ def load_highs(instance: AssignmentInstance):
     silence_highs_banner()
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
+    if time_limit is not None:
+        highs.setOptionValue("time_limit", float(time_limit))
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.mps")
         model.write(path, io_options={"symbolic_solver_labels": True})
@@ -83,7 +86,9 @@ def is_capacity(name: str) -> bool:
 
 
 def deletion_filter(highs, rows: list[int]) -> list[int]:
-    """A minimal subset of ``rows`` that keeps the MILP infeasible (the others relaxed)."""
+    """A minimal subset of ``rows`` that keeps the MILP infeasible (the others relaxed).
+    A run that stops at the time limit keeps its row: the set stays infeasible, if not
+    minimal."""
     import highspy
 
     lp = highs.getLp()
@@ -97,12 +102,14 @@ def deletion_filter(highs, rows: list[int]) -> list[int]:
     return kept
 
 
-def conflicting_rows(instance: AssignmentInstance) -> tuple[str, list[str]]:
+def conflicting_rows(
+    instance: AssignmentInstance, time_limit: float | None
+) -> tuple[str, list[str]]:
     """(how they were found, the conflicting constraints in instance terms)."""
-    highs = load_highs(instance)
+    highs = load_highs(instance, time_limit)
     names = highs.getLp().row_names_
     if not is_infeasible(highs):
-        return "HiGHS found the model feasible when re-read", []
+        return "HiGHS did not prove the re-read model infeasible", []
     method, rows = "HiGHS IIS of the LP relaxation", relaxation_iis(highs)
     if not rows:
         method = "deletion filter over (1b), (1d)"
@@ -111,15 +118,16 @@ def conflicting_rows(instance: AssignmentInstance) -> tuple[str, list[str]]:
     return method, [d for d in described if d is not None]
 
 
-def explain(instance: AssignmentInstance) -> str:
-    """One line on why the strict instance has no solution."""
+def explain(instance: AssignmentInstance, time_limit: float | None = None) -> str:
+    """One line on why the strict instance has no solution; ``time_limit`` bounds each
+    MILP the deletion filter runs."""
     from opt_offload.models.assignment import unservable_tasks
 
     from .exact import unservable_message
 
     if missing := unservable_tasks(instance):
         return unservable_message(missing)
-    method, rows = conflicting_rows(instance)
+    method, rows = conflicting_rows(instance, time_limit)
     if not rows:
         return f"infeasible; no conflicting constraint isolated ({method})"
     return f"infeasible: these constraints conflict ({method}): " + "; ".join(rows)
