@@ -28,6 +28,7 @@ from typing import Literal
 
 import numpy as np
 
+from opt_offload.evaluate.result import exceeds
 from opt_offload.schemas import AssignmentInstance
 from opt_offload.schemas.assignment import PLACEMENT_KEY, Server, Task
 
@@ -42,17 +43,17 @@ def could_host(instance: AssignmentInstance, server: Server, model_id: str) -> b
         return True
     if instance.placement is not None:
         return model_id in instance.placement.get(server.id, [])
-    return instance.model_sizes[model_id] <= server.storage_gb * (1 + 1e-9)
+    return not exceeds(instance.model_sizes[model_id], server.storage_gb)
 
 
 def can_serve(instance: AssignmentInstance, task: Task, server: Server) -> bool:
     """The pre-filter: the pair meets (1e), its model can be on the server, and the task
-    alone fits the server's budget (1d)."""
+    alone fits the server's budget (1d), with the evaluator's tolerance."""
     budget = server.compute_budget_flop
     return (
         instance.meets_qos(task, server)
         and could_host(instance, server, task.model)
-        and (budget is None or instance.workload(task, server) <= budget * (1 + 1e-9))
+        and (budget is None or not exceeds(instance.workload(task, server), budget))
     )
 
 

@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from opt_offload.evaluate import evaluate
 from opt_offload.io import load_instance, parse_instance
@@ -19,6 +20,7 @@ from opt_offload.solve import solve
 from opt_offload.solvers.assignment.exact import max_throughput, min_transmission
 
 from .conftest import INSTANCES, read_json, run_cli
+from .strategies import assignment_documents
 
 SOLVERS = ("exact", "exact-cvxpy")
 SEEDS = range(60)
@@ -130,6 +132,22 @@ def test_lexicographic_and_strict_equal_enumeration(solver):
         expected = best_t if instance.variant == "strict" else best_s
         assert solution.bound == pytest.approx(expected, rel=1e-6, abs=1e-9), seed
     assert 0 < infeasible < len(SEEDS) / 2  # the cases exercise both outcomes
+
+
+@settings(max_examples=40, deadline=None)
+@given(assignment_documents(max_tasks=4))
+def test_exact_matches_enumeration_on_arbitrary_instances(document):
+    # FLOP and FLOP/s over twelve orders of magnitude, zero budgets and storage, ties
+    instance = parse_instance(document)
+    outcomes = feasible_outcomes(instance)
+    solution = solve(instance, "exact", mode="lexicographic")
+    if not outcomes:
+        assert solution.status is Status.INFEASIBLE, solution
+        return
+    assert solution.status is Status.OPTIMAL, solution
+    best_s, best_t, _ = max(outcomes, key=lambda o: (o[0], -o[1]))
+    assert solution.metrics["throughput"] == best_s
+    assert solution.metrics["transmission_s"] == pytest.approx(best_t, rel=1e-6, abs=1e-6)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
 
-from opt_offload.io import load_instance
+from opt_offload.io import load_instance, parse_instance
 from opt_offload.schemas import Status
+from opt_offload.solve import solve
 from opt_offload.solvers.assignment.pareto import ParetoPoint, non_dominated, pareto_front
 
 from .conftest import INSTANCES, run_cli
+from .strategies import assignment_documents
 from .test_assignment_exact import feasible_outcomes, random_instance
 
 HAND = INSTANCES / "assignment"
@@ -42,6 +45,24 @@ def test_front_equals_enumerated_front(backend):
         got = [(p.throughput, p.transmission_s) for p in front]
         assert [s for s, _ in got] == [s for s, _ in expected], seed
         assert [t for _, t in got] == pytest.approx([t for _, t in expected], abs=1e-9), seed
+
+
+@settings(max_examples=30, deadline=None)
+@given(assignment_documents(max_tasks=5))
+def test_front_is_monotone_and_starts_at_the_lexicographic_optimum(document):
+    instance = parse_instance(document)
+    front = pareto_front(instance)
+    found = [p for p in front if p.throughput is not None]
+    lexicographic = solve(instance, "exact", mode="lexicographic")
+    if not found:
+        assert lexicographic.status is Status.INFEASIBLE
+        return
+    throughputs = [p.throughput for p in found]
+    latencies = [p.transmission_s for p in found]
+    assert throughputs == sorted(set(throughputs), reverse=True)
+    assert latencies == sorted(set(latencies), reverse=True)
+    assert throughputs[0] == lexicographic.metrics["throughput"]
+    assert latencies[0] == pytest.approx(lexicographic.metrics["transmission_s"], abs=1e-6)
 
 
 def test_hand_two_edges_front():
