@@ -1,0 +1,237 @@
+"""``opt-offload bench assignment``: the targets of the edge/cloud assignment issue.
+
+``orlib``: every problem of the OR-Library GAP files (gap1-gap12, types A-D, imported as strict
+instances by :mod:`opt_offload.importers.orlib_gap`) through both formulations, ``exact``
+(Pyomo + HiGHS) and ``exact-cvxpy`` (CVXPY + HiGHS). The value is the evaluator's total
+transmission latency T turned back into the GAP objective (profit n Cmax - T for gap1-gap12,
+cost T otherwise), and likewise the bound. Target: gap1-gap12 and types A-C proven optimal at
+the published optimum. Type D has no proven optimum in the literature: its value and bound are
+reported, and checked only against the published bounds (value >= lower, bound <= upper).
+
+``scale``: the generator's ``scale`` preset (1,000 tasks, 20 edges + cloud, 3 models, placement
+free) solved lexicographically by ``exact``; target: proven optimal in under 60 s. The Pyomo
+model's build time is measured apart (``models.assignment.build_pyomo``) and the solve time is
+the rest of the solver's wall time. The same instance through ``exact-cvxpy`` is timed, under
+its own limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ..cli.common import console
+from ..errors import InputError
+from ..importers.orlib_gap import DATA_DIR, GapProblem, gap_files, published_value, read_gap_file
+from ..schemas import Solution, Status
+from ..solve import solve
+from .placement import fmt, write_csv
+
+KIND = "assignment"
+DESCRIPTION = (
+    "assignment MILP: OR-Library GAP optima through both formulations, and the 1,000-task "
+    "scale instance to proven optimality"
+)
+FORMULATIONS = ("exact", "exact-cvxpy")
+REPORT_ONLY = ("gapd.txt",)  # type D: no proven optimum published
+SCALE_WITHIN_S = 60.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--only", choices=("orlib", "scale"), help="run one part only")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds per OR-Library solve (default 30; type D runs into it)",
+    )
+    parser.add_argument(
+        "--file",
+        action="append",
+        metavar="NAME",
+        help="only these GAP files, e.g. --file gap1 --file gapd (repeatable)",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=DATA_DIR, help="folder of the OR-Library files"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the scale instance (default 0)"
+    )
+    parser.add_argument(
+        "--scale-limit",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="time limit of each scale solve (default 300; the target is 60)",
+    )
+    parser.add_argument("--csv", metavar="PATH", help="write the rows as CSV")
+
+
+# -- OR-Library -------------------------------------------------------------------------------
+
+
+def selected_files(args: argparse.Namespace) -> list[Path]:
+    if not args.data.is_dir():
+        raise InputError(
+            f"--data: {args.data} is not a folder (the OR-Library files ship with a source "
+            "checkout, in data/orlib-gap)"
+        )
+    files = gap_files(args.data)
+    if not args.file:
+        return files
+    known = {f.stem: f for f in files}
+    unknown = [name for name in args.file if name not in known]
+    if unknown:
+        raise InputError(f"--file: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    return [known[name] for name in args.file]
+
+
+def gap_record(problem: GapProblem, solver: str, solution: Solution, data_dir: Path) -> dict:
+    """One row: the GAP value and bound of a solution, the published value, and the verdict."""
+    published = published_value(problem.file, problem.index, problem.sense, data_dir=data_dir)
+    value = None if solution.objective is None else problem.value(solution.objective)
+    bound = None if solution.bound is None else problem.value(solution.bound)
+    return {
+        "case": problem.name,
+        "size": f"{problem.agents}x{problem.jobs}",
+        "sense": problem.sense,
+        "solver": solver,
+        "status": solution.status.value,
+        "value": value,
+        "bound": bound,
+        "published": published
+        and (published.optimum or f"{published.lower:g}-{published.upper:g}"),
+        "wall_s": solution.wall_s,
+        "result": gap_verdict(problem, solution, value, bound, published),
+    }
+
+
+def gap_verdict(problem, solution, value, bound, published) -> str:
+    if problem.file not in REPORT_ONLY:
+        proven = solution.status is Status.OPTIMAL
+        return "pass" if proven and published and value == published.optimum else "FAIL"
+    if published is None:
+        return "report"
+    return "report" if within_published_bounds(problem.sense, value, bound, published) else "FAIL"
+
+
+def within_published_bounds(sense, value, bound, published) -> bool:
+    """Our incumbent cannot beat the published bound on the optimum, nor our bound the published
+    incumbent; either would be a bug (in us or in the literature)."""
+    lower, upper = published.lower, published.upper
+    if sense == "max":
+        lower, upper, value, bound = -upper, -lower, *(v and -v for v in (value, bound))
+    return (value is None or value >= lower) and (bound is None or bound <= upper)
+
+
+def orlib_records(args: argparse.Namespace) -> list[dict]:
+    records = []
+    for path in selected_files(args):
+        for problem in read_gap_file(path):
+            instance = problem.to_instance()
+            for solver in FORMULATIONS:
+                solution = solve(instance, solver, time_limit=args.time_limit)
+                records.append(gap_record(problem, solver, solution, args.data))
+    return records
+
+
+def orlib_table(records: list[dict]) -> Table:
+    columns = ("case", "size", "sense", "solver", "status", "value", "bound", "published")
+    columns += ("wall_s", "result")
+    out = Table(title="OR-Library GAP (value = GAP objective: profit for max, cost for min)")
+    for column in columns:
+        out.add_column(column, no_wrap=True)
+    for record in records:
+        out.add_row(*(fmt(record[c]) for c in columns))
+    return out
+
+
+# -- scale ------------------------------------------------------------------------------------
+
+
+def scale_records(args: argparse.Namespace) -> list[dict]:
+    from models.assignment import build_pyomo
+
+    from ..generators.assignment import generate_assignment
+
+    instance = generate_assignment(preset="scale", seed=args.seed)
+    start = time.perf_counter()
+    build_pyomo(instance)
+    build_s = time.perf_counter() - start
+    records = []
+    for solver in FORMULATIONS:
+        solution = solve(instance, solver, time_limit=args.scale_limit)
+        records.append(
+            {
+                "case": f"{instance.name} (seed {args.seed})",
+                "solver": solver,
+                "status": solution.status.value,
+                "throughput": solution.metrics.get("throughput"),
+                "transmission_s": solution.metrics.get("transmission_s"),
+                "build_s": build_s if solver == "exact" else None,
+                "solve_s": solution.wall_s - build_s if solver == "exact" else None,
+                "wall_s": solution.wall_s,
+            }
+        )
+    return records
+
+
+def scale_table(records: list[dict]) -> Table:
+    columns = ("case", "solver", "status", "throughput", "transmission_s", "build_s", "solve_s")
+    columns += ("wall_s",)
+    out = Table(title="scale instance, lexicographic (max throughput, then min transmission)")
+    for column in columns:
+        out.add_column(column, no_wrap=True)
+    for record in records:
+        out.add_row(*(fmt(record[c]) for c in columns))
+    return out
+
+
+def scale_met(records: list[dict]) -> bool:
+    exact = next(r for r in records if r["solver"] == "exact")
+    return exact["status"] == Status.OPTIMAL.value and exact["wall_s"] < SCALE_WITHIN_S
+
+
+# -- driver -----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.time_limit <= 0 or args.scale_limit <= 0:
+        raise InputError("--time-limit, --scale-limit: must be positive")
+    # import the backends first, so that the first solve's time is not their import time
+    import cvxpy  # noqa: F401
+    import highspy  # noqa: F401
+    import pyomo.contrib.solver.solvers.highs  # noqa: F401
+    import pyomo.environ  # noqa: F401
+
+    wide = Console(highlight=False, width=160)
+    records, verdicts = [], []
+    if args.only in (None, "orlib"):
+        rows = orlib_records(args)
+        wide.print(orlib_table(rows))
+        failed = [f"{r['case']} ({r['solver']})" for r in rows if r["result"] == "FAIL"]
+        verdicts.append(
+            "orlib: gap1-12 and A-C at the published optimum, D within the published bounds: "
+            + ("met" if not failed else f"NOT met: {', '.join(failed)}")
+        )
+        records += rows
+    if args.only in (None, "scale"):
+        rows = scale_records(args)
+        wide.print(scale_table(rows))
+        verdicts.append(
+            f"scale: exact proven optimal in < {SCALE_WITHIN_S:g} s: "
+            + ("met" if scale_met(rows) else "NOT met")
+        )
+        records += rows
+    for verdict in verdicts:
+        console.print(verdict)
+    if args.csv:
+        # one header for both parts: the union of their columns, blank where a part has none
+        columns = dict.fromkeys(key for record in records for key in record)
+        write_csv(args.csv, [{c: record.get(c) for c in columns} for record in records])
+    return 0 if all(v.endswith(": met") for v in verdicts) else 1
