@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -90,7 +91,10 @@ def solve_cvxpy(
     options = {"mip_rel_gap": mip_gap}
     if time_limit is not None:
         options["time_limit"] = time_limit
-    problem.solve(solver=cp.HIGHS, **options)
+    with warnings.catch_warnings():
+        # CVXPY warns "may be inaccurate" at a time limit; the status table reports that
+        warnings.simplefilter("ignore", UserWarning)
+        problem.solve(solver=cp.HIGHS, **options)
     status = cvxpy_status_table().get(problem.status, Status.ERROR)
     info = problem.solver_stats.extra_stats if problem.solver_stats else None
     bound = None
