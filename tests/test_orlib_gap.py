@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from opt_offload.benchmarks.assignment import within_published_bounds
 from opt_offload.cli import main
 from opt_offload.evaluate.assignment import evaluate_assignment
 from opt_offload.importers.orlib_gap import (
     DATA_DIR,
+    PublishedValue,
     _optima_rows,
     agent_id,
     gap_files,
@@ -205,3 +207,48 @@ def test_missing_file_is_exit_2(tmp_path, capsys):
     path = tmp_path / "missing.txt"
     assert main(["import", "orlib-gap", str(path), "--index", "1"]) == 2
     assert capsys.readouterr().err == f"opt-offload: {path}: file not found\n"
+
+
+# -- the benchmark -----------------------------------------------------------------------------
+
+
+def test_bench_orlib_part_on_one_file(capsys):
+    assert main(["bench", "assignment", "--only", "orlib", "--file", "gap1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" pass ") == 10 and "FAIL" not in out
+    assert "published optimum, D within the published bounds: met" in out
+
+
+@pytest.mark.parametrize(
+    "arguments, problem",
+    [
+        (["--file", "gap99"], "--file: unknown gap99 (known: gap1, "),
+        (["--data", "/nonexistent"], "--data: /nonexistent is not a folder"),
+        (["--time-limit", "0"], "--time-limit, --scale-limit: must be positive"),
+    ],
+)
+def test_bench_bad_arguments_are_exit_2(arguments, problem, capsys):
+    assert main(["bench", "assignment", "--only", "orlib", *arguments]) == 2
+    assert capsys.readouterr().err.startswith(f"opt-offload: {problem}")
+
+
+PUBLISHED_BOUNDS = {
+    "min": PublishedValue("min", 6345, 6348),
+    "max": PublishedValue("max", 6350, 6355),
+}
+
+
+@pytest.mark.parametrize(
+    "sense, value, bound, inside",
+    [
+        ("min", 6357, 6340.5, True),  # a time limit: incumbent above, bound below the optimum
+        ("min", 6344, 6340, False),  # an incumbent below the published lower bound
+        ("min", 6360, 6350, False),  # a bound above the published incumbent
+        ("max", 6350, 6360, True),
+        ("max", 6356, 6360, False),  # a profit above the published upper bound
+        ("max", 6350, 6349, False),  # a bound on the profit below the published incumbent
+        ("min", None, None, True),  # nothing found, nothing claimed
+    ],
+)
+def test_type_d_is_checked_against_the_published_bounds(sense, value, bound, inside):
+    assert within_published_bounds(sense, value, bound, PUBLISHED_BOUNDS[sense]) is inside
