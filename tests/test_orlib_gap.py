@@ -224,7 +224,7 @@ def test_bench_orlib_part_on_one_file(capsys):
     [
         (["--file", "gap99"], "--file: unknown gap99 (known: gap1, "),
         (["--data", "/nonexistent"], "--data: /nonexistent is not a folder"),
-        (["--time-limit", "0"], "--time-limit, --scale-limit: must be positive"),
+        (["--d-time-limit", "0"], "--d-time-limit: must be positive, got 0"),
     ],
 )
 def test_bench_bad_arguments_are_exit_2(arguments, problem, capsys):

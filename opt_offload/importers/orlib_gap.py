@@ -279,7 +279,8 @@ def published_value(
 
     Maximisation: the OR-Library gapinfo optimum where it has one (gap1-gap12), else the
     AssignmentProblems.jl MIP bounds (``AP_HEAD_Max_*``); minimisation: ``AP_HEAD_Min_*`` (equal
-    lower and upper bounds for gap1-12 and types A-C; types D keep a gap). See PROVENANCE.md.
+    lower and upper bounds for gap1-12, types A-C and d05100, d05200; the other four type D
+    problems keep a gap). See data/orlib-gap/PROVENANCE.md.
     """
     sense = sense or file_sense(file)
     row = _optima_rows(Path(data_dir) / OPTIMA_FILE).get((Path(file).name, index))
