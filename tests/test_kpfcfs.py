@@ -131,3 +131,18 @@ def test_work_conserving_no_rejected_task_fits_a_capable_server(seed, k, rule):
         for server in ranked_servers(instance, tasks[task_id], placement):
             left = server.compute_budget_flop - used[server.id]
             assert instance.workload(tasks[task_id], server) > left * (1 + TOL)
+
+
+def test_gap_study_rows_and_summary():
+    from argparse import Namespace
+
+    from opt_offload.benchmarks.assignment_gap import study_rows, summary
+
+    args = Namespace(instances=2, seed=0, shipped=str(INSTANCES / "assignment"), csv=None)
+    rows, skipped = study_rows(args)
+    assert {r["source"] for r in rows} == {"shipped", "random"}
+    assert any("hand-strict-infeasible" in s for s in skipped)
+    assert all(r["S"] <= r["S*"] for r in rows)
+    entries = summary(rows)
+    assert len(entries) == 2 * len(RULES) * len(WINDOWS)
+    assert all(0.0 <= e["lex opt %"] <= 100.0 and e["S gap max %"] >= 0.0 for e in entries)
