@@ -16,7 +16,10 @@ One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throug
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import sys
 import time
 import warnings
 
@@ -43,6 +46,24 @@ GAP = Option("mip_gap", float, MIP_GAP, "relative gap at which HiGHS stops and c
 
 def finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
+
+
+@functools.cache
+def silence_highs_banner() -> None:
+    """HiGHS prints a banner on stdout, from C, when a process makes its first Highs object;
+    that would corrupt ``--json`` output. Make that first object with fd 1 on /dev/null.
+    (Pyomo's interface captures it itself; CVXPY's and plain highspy do not.)"""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def solve_pyomo(
@@ -88,6 +109,7 @@ def solve_cvxpy(
     from opt_offload.models.assignment import AssignmentData, build_cvxpy
 
     problem, x, y = build_cvxpy(instance, objective=stage, min_throughput=min_throughput)
+    silence_highs_banner()
     options = {"mip_rel_gap": mip_gap}
     if time_limit is not None:
         options["time_limit"] = time_limit

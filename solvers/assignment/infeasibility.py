@@ -50,7 +50,10 @@ def load_highs(instance: AssignmentInstance):
 
     from opt_offload.models.assignment import build_pyomo
 
+    from .exact import silence_highs_banner
+
     model = build_pyomo(instance, objective="transmission")
+    silence_highs_banner()
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     with tempfile.TemporaryDirectory() as folder:
