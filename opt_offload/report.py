@@ -123,3 +123,24 @@ def print_solution(console: Console, instance: Instance, solution: Solution) -> 
     console.print(summary_table(solution))
     for violation in solution.violations:
         console.print(f"[red]violated[/red] {violation}")
+
+
+def front_table(points) -> Table:
+    """An assignment Pareto front (solvers/assignment/pareto.py), one row per point."""
+    table = Table(title="Pareto front: throughput vs total transmission latency")
+    for column in ("throughput", "transmission ms", "status", "T bound ms", "time ms"):
+        table.add_column(column, justify="right")
+    for p in points:
+        table.add_row(
+            "-" if p.throughput is None else str(p.throughput),
+            _ms(p.transmission_s) or "-",
+            p.status.value,
+            _ms(p.bound) or "-",
+            f"{1e3 * p.wall_s:.1f}",
+        )
+    return table
+
+
+def print_front(console: Console, instance: AssignmentInstance, points) -> None:
+    console.print(instance_summary(instance))
+    console.print(front_table(points))

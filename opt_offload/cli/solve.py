@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from ..errors import InputError
 from ..io import load_instance, to_json, write_text_atomic
 from ..plots import plot_solution
-from ..report import print_solution
+from ..report import print_front, print_solution
 from ..solve import solve
-from .common import add_solver_arguments, console, exit_code, parse_key_values
+from .common import (
+    EXIT_NO_SOLUTION,
+    EXIT_OK,
+    add_solver_arguments,
+    console,
+    exit_code,
+    parse_key_values,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +35,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="PATH", help="write the solution JSON here (atomically)")
     parser.add_argument("--json", action="store_true", help="print the solution JSON instead")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the solution into this file")
+    parser.add_argument(
+        "--pareto",
+        action="store_true",
+        help="assignment only: the Pareto front of (throughput, transmission latency) by an "
+        "epsilon-constraint sweep with the exact solver (exact or exact-cvxpy); --time-limit "
+        "applies to each point, --json / --out / --plot give the front",
+    )
     parser.set_defaults(run=run)
 
 
@@ -34,15 +49,13 @@ def run(args: argparse.Namespace) -> int:
     if args.time_limit is not None and args.time_limit <= 0:
         raise InputError(f"--time-limit: must be positive, got {args.time_limit}")
     instance = load_instance(args.file)
+    if args.pareto:
+        return run_pareto(args, instance)
     solution = solve(
         instance, args.solver, time_limit=args.time_limit, **parse_key_values(args.option)
     )
     text = to_json(solution)
-    if args.out:
-        try:
-            write_text_atomic(args.out, text)
-        except OSError as exc:
-            raise InputError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+    write_out(args.out, text)
     if args.plot:
         plot_solution(instance, solution, args.plot)
     if args.json:
@@ -52,3 +65,52 @@ def run(args: argparse.Namespace) -> int:
         if args.out:
             console.print(f"solution written to {Path(args.out)}")
     return exit_code(solution)
+
+
+def write_out(path: str | None, text: str) -> None:
+    if path:
+        try:
+            write_text_atomic(path, text)
+        except OSError as exc:
+            raise InputError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
+
+
+PARETO_BACKENDS = {"exact": "pyomo", "exact-cvxpy": "cvxpy"}
+
+
+def run_pareto(args: argparse.Namespace, instance) -> int:
+    if instance.kind != "assignment":
+        raise InputError(
+            f"--pareto: only assignment instances have a (throughput, latency) front; "
+            f"this is a {instance.kind} instance"
+        )
+    name = args.solver or "exact"
+    if name not in PARETO_BACKENDS:
+        raise InputError(f"--pareto: needs --solver exact or exact-cvxpy, got {name!r}")
+    from ..registry import get_solver
+    from ..solvers.assignment.pareto import pareto_front
+
+    spec = get_solver("assignment", name)
+    spec.check(instance)
+    options = spec.parse_options(parse_key_values(args.option))
+    front = pareto_front(
+        instance,
+        backend=PARETO_BACKENDS[name],
+        time_limit=args.time_limit,
+        mip_gap=options["mip_gap"],
+    )
+    text = json.dumps(
+        {"instance": instance.name, "solver": name, "points": [p.as_json() for p in front]},
+        indent=2,
+    )
+    write_out(args.out, text + "\n")
+    if args.plot:
+        from ..plots.assignment import plot_front
+
+        plot_front(instance, front, args.plot)
+    if args.json:
+        print(text)
+    else:
+        print_front(console, instance, front)
+    found = any(p.throughput is not None for p in front)
+    return EXIT_OK if found else EXIT_NO_SOLUTION
