@@ -19,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Poisson arrivals drawn from an assignment instance's tasks, served by "
         "K-Priority FCFS one task at a time per server. Prints, per arrival rate, throughput, "
         "latency, mean/final queue and whether the queue stays bounded (growth over the second "
-        "half below 5%% of the rate), then the largest bounded rate found by bisection against "
+        "half below 5% of the rate), then the largest bounded rate found by bisection against "
         "the fluid LP capacity and the MILP's max throughput over a window. Seeded.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
