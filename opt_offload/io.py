@@ -123,3 +123,15 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 def write_json_atomic(path: str | os.PathLike, model: BaseModel) -> None:
     write_text_atomic(path, to_json(model))
+
+
+def csv_text(rows: list[dict]) -> str:
+    """Rows of equal keys as CSV text with a header line (every ``--csv`` option writes this)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

@@ -12,8 +12,6 @@ abundant). Every solver is judged by the evaluator; the gap is DESIGN §2's
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import statistics
 
 from ..compare import relative_gap
@@ -137,19 +135,11 @@ def summary(rows: list[dict]) -> list[dict]:
     return entries
 
 
-def csv_text(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..cli.common import console
-    from ..io import write_text_atomic
+    from ..io import csv_text, write_text_atomic
 
     rows = study_rows(args)
     entries = summary(rows)

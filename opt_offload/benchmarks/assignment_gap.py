@@ -13,8 +13,6 @@ counted).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import statistics
 from pathlib import Path
 
@@ -120,19 +118,11 @@ def summary(rows: list[dict]) -> list[dict]:
     return entries
 
 
-def csv_text(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..cli.common import console
-    from ..io import write_text_atomic
+    from ..io import csv_text, write_text_atomic
 
     rows, skipped = study_rows(args)
     if not rows:

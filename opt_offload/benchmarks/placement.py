@@ -16,7 +16,6 @@ median time on the same instance, measured in the same run (a pure-Python refere
 from __future__ import annotations
 
 import argparse
-import csv
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -26,7 +25,7 @@ from ..cli.common import console
 from ..compare import ComparisonRow, compare_instance, relative_gap
 from ..generators.placement import add_arguments as generator_arguments
 from ..generators.placement import build
-from ..io import write_text_atomic
+from ..io import csv_text, write_text_atomic
 from ..schemas import PlacementInstance, Status
 from ..solve import solve
 from . import median_time
@@ -157,10 +156,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_csv(path: str, records: list[dict]) -> None:
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
-    writer.writeheader()
-    writer.writerows(records)
-    write_text_atomic(path, buffer.getvalue())
+    write_text_atomic(path, csv_text(records))

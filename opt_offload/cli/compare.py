@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 
 from rich.console import Console
 from rich.progress import track
@@ -12,7 +10,7 @@ from rich.table import Table
 
 from ..compare import aggregate, compare_all, parse_solver_options
 from ..errors import InputError
-from ..io import load_instance, write_text_atomic
+from ..io import csv_text, load_instance, write_text_atomic
 from .common import EXIT_OK, console, parse_key_values
 
 PER_INSTANCE_ROWS = 30  # more instances than this print the aggregate only (or use --csv)
@@ -89,15 +87,6 @@ def aggregate_table(summary, reference: str) -> Table:
     return table
 
 
-def csv_text(rows) -> str:
-    buffer = io.StringIO()
-    records = [row.as_record() for row in rows]
-    writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
-    writer.writeheader()
-    writer.writerows(records)
-    return buffer.getvalue()
-
-
 def run(args: argparse.Namespace) -> int:
     solvers = [name.strip() for name in args.solvers.split(",") if name.strip()]
     if not solvers:
@@ -122,6 +111,6 @@ def run(args: argparse.Namespace) -> int:
         console.print(per_instance_table(rows))
     console.print(aggregate_table(aggregate(rows), rows[0].reference))
     if args.csv:
-        write_text_atomic(args.csv, csv_text(rows))
+        write_text_atomic(args.csv, csv_text([row.as_record() for row in rows]))
         console.print(f"{len(rows)} rows written to {args.csv}")
     return EXIT_OK

@@ -77,8 +77,8 @@ def run_config(args: argparse.Namespace, **fields):
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..io import csv_text
     from ..simulation import simulate
-    from ..simulation.metrics import csv_text
 
     config = run_config(
         args,

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_outputs(rows: list[dict], folder: Path, preset: str) -> None:
-    from ..simulation.metrics import csv_text
+    from ..io import csv_text
     from ..simulation.plots import sweep_figures
     from ..simulation.sweep import critical_values, paired_differences, summarise_runs
 

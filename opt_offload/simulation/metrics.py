@@ -119,13 +119,3 @@ def summarise(
     )
 
 
-def csv_text(rows: list[dict]) -> str:
-    """Rows of equal keys as CSV text with a header line."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()

@@ -274,38 +274,37 @@ def solve_assignment(
     return solver(instance, backend, time_limit, mip_gap)
 
 
-@register(
-    "assignment",
+def register_backend(name: str, backend: str, description: str, requires: tuple[str, ...]):
+    """Register the MILP through one modelling layer; both backends share everything else."""
+
+    def run(
+        instance: AssignmentInstance,
+        *,
+        time_limit: float | None = None,
+        mode: str = "",
+        mip_gap: float = MIP_GAP,
+    ) -> SolverResult:
+        return solve_assignment(
+            instance, backend, time_limit=time_limit, mode=mode, mip_gap=mip_gap
+        )
+
+    run.__name__ = run.__qualname__ = name.replace("-", "_")
+    options = (MODE, GAP)
+    return register(
+        "assignment", name, exact=True, description=description, options=options, requires=requires
+    )(run)
+
+
+exact = register_backend(
     "exact",
-    exact=True,
-    description="MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by "
-    "HiGHS; strict: min T, admission: lexicographic (max S, then min T) or weighted",
-    options=(MODE, GAP),
-    requires=("pyomo", "highspy"),
+    "pyomo",
+    "MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by HiGHS; "
+    "strict: min T, admission: lexicographic (max S, then min T) or weighted",
+    ("pyomo", "highspy"),
 )
-def exact(
-    instance: AssignmentInstance,
-    *,
-    time_limit: float | None = None,
-    mode: str = "",
-    mip_gap: float = MIP_GAP,
-) -> SolverResult:
-    return solve_assignment(instance, "pyomo", time_limit=time_limit, mode=mode, mip_gap=mip_gap)
-
-
-@register(
-    "assignment",
+exact_cvxpy = register_backend(
     "exact-cvxpy",
-    exact=True,
-    description="the same MILP stated in CVXPY (vectorised), solved by HiGHS through CVXPY",
-    options=(MODE, GAP),
-    requires=("cvxpy", "highspy"),
+    "cvxpy",
+    "the same MILP stated in CVXPY (vectorised), solved by HiGHS through CVXPY",
+    ("cvxpy", "highspy"),
 )
-def exact_cvxpy(
-    instance: AssignmentInstance,
-    *,
-    time_limit: float | None = None,
-    mode: str = "",
-    mip_gap: float = MIP_GAP,
-) -> SolverResult:
-    return solve_assignment(instance, "cvxpy", time_limit=time_limit, mode=mode, mip_gap=mip_gap)
