@@ -106,3 +106,23 @@ def test_bench_proves_the_13b_case():
     result = run_cli("bench", "placement", "--case", "layer-13b")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "layer-13b: target: proven optimal in < 60 s: met" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "file, solver",
+    [
+        ("placement/hand-chain.json", "exact-cvxpy"),
+        ("assignment/hand-two-edges.json", "exact-cvxpy"),
+    ],
+)
+def test_json_output_is_json_in_a_fresh_process(file, solver):
+    """HiGHS prints a banner from C on the first Highs object of a process; a fresh process is
+    the only place where that would reach stdout and break --json."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "opt_offload", "solve", str(INSTANCES / file)]
+    done = subprocess.run(
+        command + ["--solver", solver, "--json"], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout)["status"] == "optimal"

@@ -16,10 +16,7 @@ One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throug
 
 from __future__ import annotations
 
-import functools
 import math
-import os
-import sys
 import time
 import warnings
 
@@ -30,6 +27,7 @@ from opt_offload.evaluate import evaluate
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
+from ..highs import silence_highs_banner
 from ..placement.exact import cvxpy_status_table, pyomo_status_table
 
 MIP_GAP = 1e-6
@@ -47,24 +45,6 @@ GAP = Option("mip_gap", float, MIP_GAP, "relative gap at which HiGHS stops and c
 
 def finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
-
-
-@functools.cache
-def silence_highs_banner() -> None:
-    """HiGHS prints a banner on stdout, from C, when a process makes its first Highs object;
-    that would corrupt ``--json`` output. Make that first object with fd 1 on /dev/null.
-    (Pyomo's interface captures it itself; CVXPY's and plain highspy do not.)"""
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def solve_pyomo(

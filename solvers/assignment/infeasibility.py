@@ -51,7 +51,7 @@ def load_highs(instance: AssignmentInstance, time_limit: float | None):
 
     from opt_offload.models.assignment import build_pyomo
 
-    from .exact import silence_highs_banner
+    from ..highs import silence_highs_banner
 
     model = build_pyomo(instance, objective="transmission")
     silence_highs_banner()

@@ -8,6 +8,8 @@ import math
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import PlacementInstance, Status
 
+from ..highs import silence_highs_banner
+
 CUT = Option(
     "cut",
     str,
@@ -104,6 +106,7 @@ def exact_cvxpy(
     options = {"mip_rel_gap": mip_gap}
     if time_limit is not None:
         options["time_limit"] = time_limit
+    silence_highs_banner()
     problem.solve(solver="HIGHS", **options)
     status = cvxpy_status_table().get(problem.status, Status.ERROR)
     if status.has_solution and x.value is not None:
