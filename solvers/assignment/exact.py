@@ -16,7 +16,6 @@ One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throug
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 
@@ -27,8 +26,13 @@ from opt_offload.evaluate import evaluate
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
-from ..highs import silence_highs_banner
-from ..placement.exact import cvxpy_status_table, pyomo_status_table
+from ..highs import (
+    cvxpy_highs_options,
+    cvxpy_status_table,
+    finite,
+    silence_highs_banner,
+    solve_pyomo_with_highs,
+)
 
 MIP_GAP = 1e-6
 
@@ -43,10 +47,6 @@ MODE = Option(
 GAP = Option("mip_gap", float, MIP_GAP, "relative gap at which HiGHS stops and calls optimal")
 
 
-def finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 def solve_pyomo(
     instance: AssignmentInstance,
     stage: str,
@@ -54,28 +54,12 @@ def solve_pyomo(
     time_limit: float | None,
     mip_gap: float,
 ) -> SolverResult:
-    from pyomo.contrib.solver.common.results import SolutionStatus
-    from pyomo.contrib.solver.solvers.highs import Highs
-
     from opt_offload.models.assignment import AssignmentData, build_pyomo, pyomo_values
 
     model = build_pyomo(instance, objective=stage, min_throughput=min_throughput)
-    results = Highs().solve(
-        model,
-        time_limit=time_limit,
-        rel_gap=mip_gap,
-        load_solutions=False,
-        raise_exception_on_nonoptimal_result=False,
+    return solve_pyomo_with_highs(
+        model, time_limit, mip_gap, lambda: AssignmentData(instance).decisions(*pyomo_values(model))
     )
-    status = pyomo_status_table().get(results.termination_condition, Status.ERROR)
-    bound = finite(results.objective_bound)
-    found = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
-    if status.has_solution and found:
-        results.solution_loader.load_vars()
-        return SolverResult(status, AssignmentData(instance).decisions(*pyomo_values(model)), bound)
-    # a limit hit before any incumbent leaves nothing to judge
-    no_solution = Status.ERROR if status.has_solution else status
-    return SolverResult(no_solution, None, bound, f"HiGHS: {results.termination_condition.name}")
 
 
 def solve_cvxpy(
@@ -91,13 +75,10 @@ def solve_cvxpy(
 
     problem, x, y = build_cvxpy(instance, objective=stage, min_throughput=min_throughput)
     silence_highs_banner()
-    options = {"mip_rel_gap": mip_gap}
-    if time_limit is not None:
-        options["time_limit"] = time_limit
     with warnings.catch_warnings():
         # CVXPY warns "may be inaccurate" at a time limit; the status table reports that
         warnings.simplefilter("ignore", UserWarning)
-        problem.solve(solver=cp.HIGHS, **options)
+        problem.solve(solver=cp.HIGHS, **cvxpy_highs_options(mip_gap, time_limit))
     status = cvxpy_status_table().get(problem.status, Status.ERROR)
     info = problem.solver_stats.extra_stats if problem.solver_stats else None
     bound = None
