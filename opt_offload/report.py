@@ -144,3 +144,17 @@ def front_table(points) -> Table:
 def print_front(console: Console, instance: AssignmentInstance, points) -> None:
     console.print(instance_summary(instance))
     console.print(front_table(points))
+
+
+def records_table(title: str, records: list[dict], labels: tuple[str, ...], digits: int) -> Table:
+    """Rows of equal keys as a table: label columns left-aligned and kept whole, numbers to
+    ``digits`` significant digits, right-aligned."""
+    table = Table(title=title)
+    for column in records[0]:
+        label = column in labels
+        table.add_column(column, justify="left" if label else "right", no_wrap=label)
+    for record in records:
+        table.add_row(
+            *(f"{v:.{digits}g}" if isinstance(v, float) else str(v) for v in record.values())
+        )
+    return table

@@ -136,21 +136,14 @@ def summary(rows: list[dict]) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from ..cli.common import console
     from ..io import csv_text, write_text_atomic
+    from ..report import records_table
 
     rows = study_rows(args)
     entries = summary(rows)
     title = f"gap to {args.reference}, {args.instances} instances, queue delays {args.queue}"
-    table = Table(title=title)
-    for column in entries[0]:
-        label = column in ("solver", "case")
-        table.add_column(column, justify="left" if label else "right", no_wrap=label)
-    for entry in entries:
-        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in entry.values()))
-    console.print(table)
+    console.print(records_table(title, entries, ("solver", "case"), 4))
     if args.csv:
         write_text_atomic(args.csv, csv_text(rows))
         console.print(f"{len(rows)} rows written to {args.csv}")

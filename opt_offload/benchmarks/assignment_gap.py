@@ -119,22 +119,16 @@ def summary(rows: list[dict]) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from ..cli.common import console
     from ..io import csv_text, write_text_atomic
+    from ..report import records_table
 
     rows, skipped = study_rows(args)
     if not rows:
         raise InputError("assignment-gap: no instance to compare on")
     entries = summary(rows)
-    table = Table(title=f"K-P-FCFS vs exact (lexicographic), {args.instances} random instances")
-    for column in entries[0]:
-        label = column in ("source", "rule")
-        table.add_column(column, justify="left" if label else "right", no_wrap=label)
-    for entry in entries:
-        table.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in entry.values()))
-    console.print(table)
+    title = f"K-P-FCFS vs exact (lexicographic), {args.instances} random instances"
+    console.print(records_table(title, entries, ("source", "rule"), 3))
     if skipped:
         console.print(f"left out ({len(skipped)}): " + "; ".join(skipped))
     if args.csv:
