@@ -123,7 +123,7 @@ def test_out_to_missing_folder_is_bad_input(tmp_path):
     out = tmp_path / "no" / "such" / "dir.json"
     result = run_cli("solve", THREE, "--out", out)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"--out {out}: cannot write" in result.stderr
+    assert f"--out {out}: the folder {out.parent} does not exist" in result.stderr
 
 
 @pytest.mark.parametrize("path", instance_files(), ids=lambda p: p.name)

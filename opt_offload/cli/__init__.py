@@ -4,19 +4,29 @@ Each sub-command lives in its own module of this package exposing ``add_parser(s
 the parser it adds sets ``run(args) -> exit code``. Modules are found by listing the package,
 so adding a sub-command is adding a file; they import heavy libraries lazily, since every
 command builds the whole parser. Exit codes: 0 done, 1 solved but infeasible or no solution
-found, 2 bad input or usage. Bad input prints one line per problem and no traceback.
+found, 2 bad input or usage, 3 an unexpected internal error. Bad input prints one line per
+problem and no traceback; an internal error prints one line (``--debug``: the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 
 from ..discovery import submodules
 from ..errors import InputError
-from .common import EXIT_BAD_INPUT
+from ..terminal import plain
+from .common import EXIT_BAD_INPUT, EXIT_INTERNAL, finite_float, internal_error_line
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error on one line (``opt-offload solve: --B: ...``), exit 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {plain(message)} (see --help)\n")
 
 
 def command_modules() -> list[ModuleType]:
@@ -25,15 +35,38 @@ def command_modules() -> list[ModuleType]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="opt-offload",
         description="Optimisation of LLM inference offloading: admission, assignment and "
         "tensor-placement problems, exact solvers and the papers' heuristics.",
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in command_modules():
         module.add_parser(subparsers)
+    for sub in leaf_parsers(parser):
+        harden_flags(sub)
     return parser
+
+
+def leaf_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every parser below ``parser`` (sub-commands and their sub-commands)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield sub
+                yield from leaf_parsers(sub)
+
+
+def harden_flags(parser: argparse.ArgumentParser) -> None:
+    """Every float flag refuses nan and inf; ``--debug`` is accepted after the command too."""
+    for action in parser._actions:
+        if action.type is float:
+            action.type = finite_float
+    if "--debug" not in parser._option_string_actions:
+        parser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,10 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except InputError as exc:
         for line in exc.lines():
-            print(f"opt-offload: {line}", file=sys.stderr)
+            print(f"opt-offload: {plain(line)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the top-level guard: one line, a code scripts cannot misread
+        if args.debug:
+            traceback.print_exc()
+        print(f"opt-offload: {internal_error_line(exc)}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-
-from rich.console import Console
+import math
+from collections.abc import Callable
 
 from ..errors import InputError
 from ..schemas import Solution
+from ..terminal import PlainConsole, plain
 
-EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
-console = Console(highlight=False, soft_wrap=True)
+console = PlainConsole(soft_wrap=True)
+MAX_MESSAGE = 300  # characters of an internal error's message on its one line
 
 
 def exit_code(solution: Solution) -> int:
@@ -20,23 +22,83 @@ def exit_code(solution: Solution) -> int:
     return EXIT_OK if found else EXIT_NO_SOLUTION
 
 
-def parse_key_values(pairs: list[str] | None) -> dict[str, str]:
+def parse_key_values(pairs: list[str] | None, flag: str = "--option") -> dict[str, str]:
     """``["k=4", "rule=edf"]`` -> ``{"k": "4", "rule": "edf"}``."""
     options = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--option {pair!r}: expected KEY=VALUE")
+        if not sep or not key.strip():
+            raise InputError(f"{flag} {pair!r}: expected KEY=VALUE")
         options[key.strip()] = value.strip()
     return options
 
 
-def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--time-limit", type=float, metavar="S", help="seconds per solve")
+def finite_float(text: str) -> float:
+    """argparse type of every float flag (the parser swaps it in for ``float``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def number(
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    integer: bool = False,
+    above: bool = False,
+) -> Callable[[str], float]:
+    """An argparse type: a finite number (an integer if ``integer``) in [low, high]
+    (``above``: strictly greater than low). Limits on sizes keep allocations bounded."""
+
+    def parse(text: str) -> float:
+        if integer:
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        else:
+            value = finite_float(text)
+        check_range(value, low, high, above=above)
+        return value
+
+    parse.__name__ = "integer" if integer else "number"
+    return parse
+
+
+def check_range(value: float, low: float | None, high: float | None, *, above: bool = False):
+    """Raise ArgumentTypeError naming the range when ``value`` lies outside it."""
+    too_low = low is not None and (value <= low if above else value < low)
+    if too_low or (high is not None and value > high):
+        lower = "" if low is None else f"{'>' if above else '>='} {low:g}"
+        upper = "" if high is None else f"<= {high:g}"
+        raise argparse.ArgumentTypeError(
+            f"must be {' and '.join(p for p in (lower, upper) if p)}, got {value:g}"
+        )
+
+
+def add_solver_arguments(parser: argparse.ArgumentParser, *, per_solver: bool = False) -> None:
+    """``--time-limit`` and ``-o/--option`` (``per_solver``: ``SOLVER.KEY=VALUE``)."""
+    parser.add_argument(
+        "--time-limit", type=number(0, 1e7, above=True), metavar="S", help="seconds per solve"
+    )
     parser.add_argument(
         "-o",
         "--option",
         action="append",
-        metavar="KEY=VALUE",
-        help="a solver option (repeatable); `opt-offload solvers` lists them",
+        metavar="SOLVER.KEY=VALUE" if per_solver else "KEY=VALUE",
+        help="an option for one solver (repeatable)"
+        if per_solver
+        else "a solver option (repeatable); `opt-offload solvers` lists them",
     )
+
+
+def internal_error_line(exc: BaseException) -> str:
+    message = " ".join(plain(str(exc)).split())
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "..."
+    kind = "out of memory" if isinstance(exc, MemoryError) else type(exc).__name__
+    return f"internal error: {kind}: {message} (please report it; --debug shows the traceback)"

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from ..compare import aggregate, compare_all, parse_solver_options
 from ..errors import InputError
-from ..io import csv_text, load_instance, write_text_atomic
-from .common import EXIT_OK, console, parse_key_values
+from ..io import check_output, csv_text, load_instance, write_output
+from .common import EXIT_OK, add_solver_arguments, console, parse_key_values
 
 PER_INSTANCE_ROWS = 30  # more instances than this print the aggregate only (or use --csv)
 
@@ -27,14 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--solvers", required=True, help="comma-separated solver names")
     parser.add_argument("--reference", help="solver the gaps are measured against")
-    parser.add_argument("--time-limit", type=float, metavar="S", help="seconds per solve")
-    parser.add_argument(
-        "-o",
-        "--option",
-        action="append",
-        metavar="SOLVER.KEY=VALUE",
-        help="an option for one solver (repeatable)",
-    )
+    add_solver_arguments(parser, per_solver=True)
     parser.add_argument("--csv", metavar="PATH", help="write one row per instance and solver")
     parser.set_defaults(run=run)
 
@@ -91,6 +84,14 @@ def run(args: argparse.Namespace) -> int:
     solvers = [name.strip() for name in args.solvers.split(",") if name.strip()]
     if not solvers:
         raise InputError("--solvers: name at least one solver")
+    options = parse_solver_options(parse_key_values(args.option))
+    for solver in options:
+        if solver not in [*solvers, args.reference]:
+            raise InputError(
+                f"--option {solver}.*: {solver!r} is neither in --solvers nor the --reference"
+            )
+    if args.csv:
+        check_output(args.csv, flag="--csv", inputs=args.files)
     instances = [(path, load_instance(path)) for path in args.files]
     progress_console = Console(stderr=True)
     rows = compare_all(
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         solvers,
         reference=args.reference,
         time_limit=args.time_limit,
-        options=parse_solver_options(parse_key_values(args.option)),
+        options=options,
         progress=lambda items: track(
             items,
             description="solving",
@@ -111,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(per_instance_table(rows))
     console.print(aggregate_table(aggregate(rows), rows[0].reference))
     if args.csv:
-        write_text_atomic(args.csv, csv_text([row.as_record() for row in rows]))
+        write_output(
+            args.csv, csv_text([row.as_record() for row in rows]), flag="--csv", inputs=args.files
+        )
         console.print(f"{len(rows)} rows written to {args.csv}")
     return EXIT_OK

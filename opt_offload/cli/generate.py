@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..generators import generators
-from ..io import to_json, write_text_atomic
+from ..io import check_output, to_json, write_output
 from .common import EXIT_OK
 
 
@@ -21,14 +21,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         sub = kinds.add_parser(spec.kind, help=spec.description, description=spec.description)
         spec.add_arguments(sub)
         sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-        sub.add_argument("--out", metavar="PATH", help="write the instance here instead of stdout")
+        sub.add_argument(
+            "--out", metavar="PATH", help="write the instance here instead of stdout (-)"
+        )
         sub.set_defaults(run=run, build=spec.build)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output(args.out)
     text = to_json(args.build(args))
     if args.out:
-        write_text_atomic(args.out, text)
+        write_output(args.out, text)
     else:
         print(text, end="")
     return EXIT_OK

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import InputError
-from ..io import to_json, write_text_atomic
-from .common import EXIT_OK
+from ..io import check_output, to_json, write_output
+from .common import EXIT_OK, number
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +25,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "problems and are converted by the shift Cmax - c_ij (profit = n Cmax - T).",
     )
     gap.add_argument("file", help="the GAP file (e.g. data/orlib-gap/gap1.txt)")
-    gap.add_argument("--index", type=int, required=True, metavar="K", help="problem K, from 1")
+    gap.add_argument(
+        "--index",
+        type=number(1, integer=True),
+        required=True,
+        metavar="K",
+        help="problem K, from 1",
+    )
     gap.add_argument(
         "--sense",
         choices=("max", "min"),
@@ -39,12 +44,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_orlib_gap(args: argparse.Namespace) -> int:
     from ..importers.orlib_gap import read_gap_problem
 
+    if args.out:
+        check_output(args.out, inputs=[args.file])
     text = to_json(read_gap_problem(args.file, args.index, args.sense).to_instance())
     if args.out:
-        try:
-            write_text_atomic(args.out, text)
-        except OSError as exc:
-            raise InputError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+        write_output(args.out, text, inputs=[args.file])
     else:
         print(text, end="")
     return EXIT_OK

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..errors import InputError
-from ..io import load_instance, to_json, write_text_atomic
+from ..io import (
+    PLOT_FORMATS,
+    STDOUT,
+    check_output,
+    dumps_strict,
+    load_instance,
+    to_json,
+    write_output,
+)
 from ..plots import plot_solution
 from ..report import print_front, print_solution
 from ..solve import solve
@@ -32,7 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="instance file (JSON or YAML)")
     parser.add_argument("--solver", help="solver name (default: the kind's exact solver)")
     add_solver_arguments(parser)
-    parser.add_argument("--out", metavar="PATH", help="write the solution JSON here (atomically)")
+    parser.add_argument(
+        "--out", metavar="PATH", help="write the solution JSON here (atomically; - for stdout)"
+    )
     parser.add_argument("--json", action="store_true", help="print the solution JSON instead")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the solution into this file")
     parser.add_argument(
@@ -45,9 +54,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Before any work: outputs that can be written and are not the instance file."""
+    if args.out:
+        check_output(args.out, inputs=[args.file])
+    if args.plot:
+        check_output(args.plot, flag="--plot", inputs=[args.file], formats=PLOT_FORMATS)
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.time_limit is not None and args.time_limit <= 0:
-        raise InputError(f"--time-limit: must be positive, got {args.time_limit}")
+    check_outputs(args)
     instance = load_instance(args.file)
     if args.pareto:
         return run_pareto(args, instance)
@@ -55,24 +71,21 @@ def run(args: argparse.Namespace) -> int:
         instance, args.solver, time_limit=args.time_limit, **parse_key_values(args.option)
     )
     text = to_json(solution)
-    write_out(args.out, text)
+    write_out(args, text)
     if args.plot:
         plot_solution(instance, solution, args.plot)
     if args.json:
         print(text, end="")
-    else:
+    elif args.out != STDOUT:
         print_solution(console, instance, solution)
         if args.out:
             console.print(f"solution written to {Path(args.out)}")
     return exit_code(solution)
 
 
-def write_out(path: str | None, text: str) -> None:
-    if path:
-        try:
-            write_text_atomic(path, text)
-        except OSError as exc:
-            raise InputError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
+def write_out(args: argparse.Namespace, text: str) -> None:
+    if args.out:
+        write_output(args.out, text, inputs=[args.file])
 
 
 PARETO_BACKENDS = {"exact": "pyomo", "exact-cvxpy": "cvxpy"}
@@ -99,18 +112,18 @@ def run_pareto(args: argparse.Namespace, instance) -> int:
         time_limit=args.time_limit,
         mip_gap=options["mip_gap"],
     )
-    text = json.dumps(
+    text = dumps_strict(
         {"instance": instance.name, "solver": name, "points": [p.as_json() for p in front]},
         indent=2,
     )
-    write_out(args.out, text + "\n")
+    write_out(args, text + "\n")
     if args.plot:
         from ..plots.assignment import plot_front
 
         plot_front(instance, front, args.plot)
     if args.json:
         print(text)
-    else:
+    elif args.out != STDOUT:
         print_front(console, instance, front)
     found = any(p.throughput is not None for p in front)
     return EXIT_OK if found else EXIT_NO_SOLUTION

@@ -5,11 +5,16 @@ table of arrival rate -> throughput, p95 latency, queue, bounded?; the largest b
 from __future__ import annotations
 
 import argparse
-import json
+import math
 
 from ..errors import InputError
+from ..io import PLOT_FORMATS, check_output, dumps_strict, save_figure
 from ..solvers.assignment.kpfcfs import RULES
-from .common import EXIT_OK, console
+from .common import EXIT_OK, console, number
+
+MAX_RATE_PER_S = 1e9
+MAX_ARRIVALS = 1_000_000  # per run; the runs keep every arrival's record
+MAX_RATES = 100
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,14 +31,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("file", nargs="?", help="assignment instance (JSON/YAML)")
     source.add_argument("--preset", help="generate the instance: testbed, scale, random")
     parser.add_argument("--rule", choices=RULES, default="fcfs", help="priority rule (fcfs)")
-    parser.add_argument("--k", type=int, default=1, help="look-ahead window K_q (1)")
+    parser.add_argument(
+        "--k", type=number(1, 10_000, integer=True), default=1, help="look-ahead window K_q (1)"
+    )
     parser.add_argument(
         "--rates",
         help="comma-separated arrival rates, tasks/s (default: 0.5, 0.8, 1.0, 1.2, 2.0 x the "
         "fluid capacity)",
     )
-    parser.add_argument("--arrivals", type=int, default=2000, help="arrivals per run (2000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of arrivals and instance (0)")
+    parser.add_argument(
+        "--arrivals",
+        type=number(10, MAX_ARRIVALS, integer=True),
+        default=2000,
+        help="arrivals per run (2000)",
+    )
+    parser.add_argument(
+        "--seed", type=number(0, integer=True), default=0, help="seed of arrivals and instance (0)"
+    )
     parser.add_argument(
         "--no-milp", action="store_true", help="skip the MILP window capacity (needs HiGHS)"
     )
@@ -62,19 +76,11 @@ def parse_rates(text: str | None, capacity: float) -> list[float]:
         rates = [float(part) for part in text.split(",")]
     except ValueError:
         raise InputError(f"--rates: expected numbers separated by commas, got {text!r}") from None
-    if not rates or any(r <= 0 for r in rates):
-        raise InputError(f"--rates: every rate must be positive, got {text!r}")
+    if not 0 < len(rates) <= MAX_RATES:
+        raise InputError(f"--rates: between 1 and {MAX_RATES} rates, got {len(rates)}")
+    if not all(math.isfinite(r) and 0 < r <= MAX_RATE_PER_S for r in rates):
+        raise InputError(f"--rates: every rate must lie in (0, {MAX_RATE_PER_S:g}], got {text!r}")
     return rates
-
-
-def check_arguments(args: argparse.Namespace) -> None:
-    problems = []
-    if args.k < 1:
-        problems.append(f"--k: K_q must be at least 1, got {args.k}")
-    if args.arrivals < 10:
-        problems.append(f"--arrivals: need at least 10, got {args.arrivals}")
-    if problems:
-        raise InputError(problems)
 
 
 def plot_queues(runs, path: str) -> None:
@@ -91,7 +97,7 @@ def plot_queues(runs, path: str) -> None:
     ax.set_ylabel("tasks waiting")
     ax.set_title("K-P-FCFS queue length")
     ax.legend(title="arrival rate")
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
 
 
@@ -103,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
         simulate_assignment,
     )
 
-    check_arguments(args)
+    if args.plot:
+        check_output(
+            args.plot, flag="--plot", inputs=[args.file] if args.file else [], formats=PLOT_FORMATS
+        )
     instance = load(args)
     if not instance.tasks:
         raise InputError("tasks: the dynamic run needs at least one task to draw from")
@@ -127,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         plot_queues(runs, args.plot)
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(dumps_strict(report, indent=2))
     else:
         print_report(report)
     return EXIT_OK

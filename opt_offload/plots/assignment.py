@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..io import save_figure
 from ..schemas import AssignmentInstance, Solution
 
 
@@ -47,7 +48,7 @@ def plot_solution(
         f"{instance.name}: {solution.solver} ({solution.status.value}), "
         f"S = {metrics.get('throughput', '-')}, T = {metrics.get('transmission_s', 0):.4g} s"
     )
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path, dpi=120)
 
 
 def plot_front(
@@ -76,4 +77,4 @@ def plot_front(
     axis.set_xlabel("throughput S (tasks served)")
     axis.set_ylabel("total transmission latency T (s)")
     axis.set_title(f"{instance.name}: Pareto front (hollow: not proven optimal)")
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path, dpi=120)

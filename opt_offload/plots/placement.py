@@ -13,6 +13,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..errors import InputError
+from ..io import save_figure
 from ..schemas import PlacementInstance, Solution
 
 
@@ -57,4 +58,4 @@ def plot_solution(instance: PlacementInstance, solution: Solution, path: str | o
     figure.suptitle(
         f"{instance.name}: {solution.solver} ({solution.status.value}), transfer {objective}"
     )
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path, dpi=120)

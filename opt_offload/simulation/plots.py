@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..io import save_figure
 from ..prada import CAPACITY, TABLE3_BANDWIDTH_HZ
 from .sweep import STRATEGIES
 
@@ -78,7 +79,7 @@ def figure(summary: list[dict], axis: str, panels, title: str, path: Path) -> Pa
     axes[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return path
 
