@@ -105,7 +105,7 @@ _StrictYamlLoader.add_constructor(
 )
 
 
-def _read_bounded(path: Path, source: str) -> bytes:
+def read_bounded(path: Path, source: str) -> bytes:
     """The file's bytes, refusing more than MAX_INPUT_BYTES (also from pipes and devices)."""
     try:
         with open(path, "rb") as handle:
@@ -212,7 +212,7 @@ def read_document(path: str | os.PathLike) -> dict[str, Any]:
     """Parse a JSON or YAML file (by suffix; JSON otherwise) into a mapping."""
     path = Path(path)
     source = str(path)
-    raw = _read_bounded(path, source)
+    raw = read_bounded(path, source)
     return parse_document(raw, source, yaml_syntax=path.suffix.lower() in (".yaml", ".yml"))
 
 

@@ -73,11 +73,15 @@ def check_range(value: float, low: float | None, high: float | None, *, above: b
     """Raise ArgumentTypeError naming the range when ``value`` lies outside it."""
     too_low = low is not None and (value <= low if above else value < low)
     if too_low or (high is not None and value > high):
-        lower = "" if low is None else f"{'>' if above else '>='} {low:g}"
-        upper = "" if high is None else f"<= {high:g}"
+        lower = "" if low is None else f"{'>' if above else '>='} {_show(low)}"
+        upper = "" if high is None else f"<= {_show(high)}"
         raise argparse.ArgumentTypeError(
-            f"must be {' and '.join(p for p in (lower, upper) if p)}, got {value:g}"
+            f"must be {' and '.join(p for p in (lower, upper) if p)}, got {_show(value)}"
         )
+
+
+def _show(value: float) -> str:
+    return str(value) if isinstance(value, int) and abs(value) < 10**12 else f"{value:g}"
 
 
 def add_solver_arguments(parser: argparse.ArgumentParser, *, per_solver: bool = False) -> None:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 
 from ..errors import InputError
-from ..io import write_text_atomic
-from .common import console
+from ..io import check_output, dumps_strict, write_output
+from .common import console, number
+
+# Bounds on a run (docs/robustness.md): the server keeps a slot record per unit of M, and the
+# run a record per task, so M and the expected number of arrivals lam x slots are capped.
+MAX_CAPACITY = 10_000
+MAX_ARRIVAL_RATE = 1_000.0
+MAX_SLOTS = 10_000_000
+MAX_ARRIVALS = 1_000_000
+BANDWIDTH = number(1, 1e15)  # Hz: >= 1 Hz keeps every upload time finite
+CAPACITY_M = number(1, MAX_CAPACITY, integer=True)
 
 SCHEDULERS_HELP = "threshold, exact, greedy, random, all-local (admission solvers) or all-server"
 SURROGATE_NOTE = (
@@ -26,11 +34,25 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--preset", default="gsm8k", help="task preset: gsm8k, gaokao, mmlu-stem (gsm8k)"
     )
     parser.add_argument(
-        "--lam", type=float, default=ARRIVAL_RATE, help="arrivals per slot (Table 3: 3)"
+        "--lam",
+        type=number(0, MAX_ARRIVAL_RATE),
+        default=ARRIVAL_RATE,
+        help="arrivals per slot (Table 3: 3)",
     )
-    parser.add_argument("--slots", type=int, default=2000, help="slots with arrivals (2000)")
-    parser.add_argument("--warmup", type=int, help="slots not measured (a tenth of --slots)")
-    parser.add_argument("--beta", type=float, help="latency weight, 1/s (calibrated: 2.45)")
+    parser.add_argument(
+        "--slots",
+        type=number(1, MAX_SLOTS, integer=True),
+        default=2000,
+        help="slots with arrivals (2000)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=number(0, MAX_SLOTS, integer=True),
+        help="slots not measured (a tenth of --slots)",
+    )
+    parser.add_argument(
+        "--beta", type=number(0, 1e6), help="latency weight, 1/s (calibrated: 2.45)"
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,15 +66,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "Prints accuracy (a SURROGATE), delays per task and the objective U - beta Delta.",
     )
     add_run_arguments(parser)
-    parser.add_argument("--M", type=int, default=CAPACITY, help="server capacity (Table 3: 9)")
     parser.add_argument(
-        "--B", type=float, default=TABLE3_BANDWIDTH_HZ, help="band per slot, Hz (Table 3: 4e7)"
+        "--M", type=CAPACITY_M, default=CAPACITY, help="server capacity (Table 3: 9)"
+    )
+    parser.add_argument(
+        "--B", type=BANDWIDTH, default=TABLE3_BANDWIDTH_HZ, help="band per slot, Hz (Table 3: 4e7)"
     )
     parser.add_argument(
         "--scheduler", default="threshold", help=f"Stage 2: {SCHEDULERS_HELP} (threshold)"
     )
     parser.add_argument("--policy", default="screen", help="Stage 1: screen, random, all (screen)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=number(0, 2**63 - 1, integer=True), default=0)
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the result as JSON")
     output.add_argument("--csv", action="store_true", help="print the result as CSV")
@@ -66,6 +90,11 @@ def run_config(args: argparse.Namespace, **fields):
     """The SimulationConfig of the shared options (``fields``: the rest)."""
     from ..simulation import SimulationConfig
 
+    if args.lam * args.slots > MAX_ARRIVALS:
+        raise InputError(
+            f"--lam x --slots: {args.lam:g} x {args.slots} expected arrivals exceed the limit "
+            f"of {MAX_ARRIVALS}"
+        )
     optional = {"warmup": args.warmup, "beta": args.beta}
     return SimulationConfig(
         preset=args.preset,
@@ -89,16 +118,15 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     config.check()
+    if args.out:
+        check_output(args.out)
     with progress_bar("slots", config.slots) as show:  # the drain after them ends the bar
         result = simulate(config, show)
     document = {**result.as_dict(), "note": SURROGATE_NOTE}
-    text = {"json": json.dumps(document, indent=2) + "\n", "csv": csv_text([result.as_dict()])}
+    text = {"json": dumps_strict(document, indent=2) + "\n", "csv": csv_text([result.as_dict()])}
     if args.out:
         kind = "csv" if args.csv or (not args.json and args.out.endswith(".csv")) else "json"
-        try:
-            write_text_atomic(args.out, text[kind])
-        except OSError as exc:
-            raise InputError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+        write_output(args.out, text[kind])
     if args.json or args.csv:
         print(text["json" if args.json else "csv"], end="")
     else:

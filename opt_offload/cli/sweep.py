@@ -6,12 +6,23 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 from pathlib import Path
 
 from ..errors import InputError
 from ..io import write_text_atomic
-from .common import console
-from .simulate import SURROGATE_NOTE, add_run_arguments, progress_bar, run_config
+from .common import console, number
+from .simulate import (
+    BANDWIDTH,
+    CAPACITY_M,
+    SURROGATE_NOTE,
+    add_run_arguments,
+    progress_bar,
+    run_config,
+)
+
+MAX_GRID = 1_000  # points of each axis
+MAX_RUNS = 100_000  # simulations of a sweep: points x seeds x strategies
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,18 +42,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--bandwidths", default="1e5:1e9", help="B grid, Hz: LOW:HIGH (log) or a list (1e5:1e9)"
     )
-    parser.add_argument("--per-decade", type=int, default=4, help="B points a decade (4)")
-    parser.add_argument("--base-M", type=int, default=CAPACITY, help="M of the B sweep (9)")
     parser.add_argument(
-        "--base-B", type=float, default=TABLE3_BANDWIDTH_HZ, help="B of the M sweep (4e7)"
+        "--per-decade", type=number(1, 100, integer=True), default=4, help="B points a decade (4)"
     )
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (5)")
+    parser.add_argument("--base-M", type=CAPACITY_M, default=CAPACITY, help="M of the B sweep (9)")
+    parser.add_argument(
+        "--base-B", type=BANDWIDTH, default=TABLE3_BANDWIDTH_HZ, help="B of the M sweep (4e7)"
+    )
+    parser.add_argument(
+        "--seeds", type=number(1, 1000, integer=True), default=5, help="seeds 0..N-1 (5)"
+    )
     parser.add_argument(
         "--strategies",
         default="prada,exact,random-policy,random-scheduler",
         help="lines: prada, exact, random-policy, random-scheduler, all-local",
     )
-    parser.add_argument("--workers", type=int, help="local processes (default: every core)")
+    parser.add_argument(
+        "--workers",
+        type=number(1, 1024, integer=True),
+        help="local processes (default: every core)",
+    )
     parser.add_argument(
         "--dask",
         metavar="ADDRESS",
@@ -54,40 +73,50 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_capacities(text: str) -> tuple[int, ...]:
+    """``A:B`` (A <= B) or ``a,b,...``: every value a valid --M, at most MAX_GRID of them."""
     try:
+        parts = [CAPACITY_M(part) for part in text.split(":" if ":" in text else ",")]
         if ":" in text:
-            low, high = (int(part) for part in text.split(":"))
-            return tuple(range(low, high + 1))
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
+            low, high = parts
+            if low > high:
+                raise argparse.ArgumentTypeError(f"A:B needs A <= B, got {low}:{high}")
+            parts = list(range(low, high + 1))
+        return tuple(grid_size(parts))
+    except (ValueError, argparse.ArgumentTypeError) as exc:
         raise InputError(
-            f"--capacities: expected A:B or a list of integers, got {text!r}"
+            f"--capacities {text!r}: expected A:B or a list of --M values ({exc})"
         ) from None
 
 
 def parse_bandwidths(text: str, per_decade: int) -> tuple[float, ...]:
+    """``LOW:HIGH`` (log grid, LOW <= HIGH) or ``a,b,...``: every value a valid --B."""
     from ..simulation.sweep import log_grid
 
     try:
+        parts = [BANDWIDTH(part) for part in text.split(":" if ":" in text else ",")]
         if ":" in text:
-            low, high = (float(part) for part in text.split(":"))
-            if not 0 < low <= high or per_decade < 1:
-                raise ValueError
-            return tuple(log_grid(low, high, per_decade))
-        return tuple(float(part) for part in text.split(","))
-    except ValueError:
+            low, high = parts
+            if low > high:
+                raise argparse.ArgumentTypeError(f"LOW:HIGH needs LOW <= HIGH, got {text}")
+            grid_size(range(round(math.log10(high / low) * per_decade) + 1))
+            parts = log_grid(low, high, per_decade)
+        return tuple(grid_size(parts))
+    except (ValueError, argparse.ArgumentTypeError) as exc:
         raise InputError(
-            f"--bandwidths: expected LOW:HIGH (0 < LOW <= HIGH, --per-decade >= 1) or a list, "
-            f"got {text!r}"
+            f"--bandwidths {text!r}: expected LOW:HIGH or a list of --B ({exc})"
         ) from None
+
+
+def grid_size(points):
+    if len(points) > MAX_GRID:
+        raise argparse.ArgumentTypeError(f"{len(points)} points, above the limit of {MAX_GRID}")
+    return points
 
 
 def executor_of(args: argparse.Namespace):
     """The executor the options ask for, and the LocalCluster to close after (or None)."""
     from ..simulation.sweep import dask_executor, distributed_module, local_executor
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers: must be at least 1, got {args.workers}")
     if not args.dask:
         return local_executor(args.workers), None
     if args.dask != "local":
@@ -101,8 +130,6 @@ def executor_of(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from ..simulation.sweep import SweepPlan, run_sweep
 
-    if args.seeds < 1:
-        raise InputError(f"--seeds: must be at least 1, got {args.seeds}")
     base = run_config(args, capacity=args.base_M, bandwidth_hz=args.base_B)
     base.check()
     plan = SweepPlan(
@@ -113,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         strategies=tuple(s.strip() for s in args.strategies.split(",") if s.strip()),
     )
     runs = len(plan.runs())
+    if runs > MAX_RUNS:
+        raise InputError(f"--capacities/--bandwidths/--seeds: {runs} runs, above {MAX_RUNS}")
     folder = Path(args.out)
     try:
         folder.mkdir(parents=True, exist_ok=True)

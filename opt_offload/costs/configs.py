@@ -6,7 +6,6 @@ cite the Hugging Face ``config.json`` they copy; :func:`load_hf_config` reads su
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -26,12 +25,14 @@ class TransformerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    hidden_size: int = Field(gt=0)
-    num_layers: int = Field(gt=0)
-    num_heads: int = Field(gt=0)
-    num_kv_heads: int = Field(gt=0)
-    intermediate_size: int = Field(gt=0)
-    vocab_size: int = Field(gt=0)
+    # Upper limits far above any published model (Llama 3.1 405B: hidden 16384, 126 layers,
+    # 128 heads, MLP 53248, vocabulary 128256) keep every FLOP and byte count finite.
+    hidden_size: int = Field(gt=0, le=2**17)
+    num_layers: int = Field(gt=0, le=4096)
+    num_heads: int = Field(gt=0, le=4096)
+    num_kv_heads: int = Field(gt=0, le=4096)
+    intermediate_size: int = Field(gt=0, le=2**20)
+    vocab_size: int = Field(gt=0, le=2**24)
     tie_word_embeddings: bool = False
     gated_mlp: bool = True
 
@@ -130,15 +131,10 @@ def preset(name: str) -> TransformerConfig:
 
 def load_hf_config(path: str | os.PathLike, name: str | None = None) -> TransformerConfig:
     """Read a Hugging Face ``config.json`` (Llama, Qwen2 and alike)."""
+    from ..io import parse_document, read_bounded
+
     source = str(path)
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", source) from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read config: {exc}", source) from None
-    if not isinstance(data, dict):
-        raise InputError("expected a JSON object", source)
+    data = parse_document(read_bounded(Path(path), source), source, yaml_syntax=False)
     missing = [key for key in HF_KEYS if key not in data]
     if missing:
         raise InputError([f"{key}: missing" for key in missing], source)
@@ -147,6 +143,6 @@ def load_hf_config(path: str | os.PathLike, name: str | None = None) -> Transfor
     fields["tie_word_embeddings"] = bool(data.get("tie_word_embeddings", False))
     fields["name"] = name or data.get("_name_or_path") or Path(path).stem
     try:
-        return TransformerConfig.model_validate(fields)
+        return TransformerConfig.model_validate(fields, strict=True)
     except ValidationError as exc:
         raise InputError(validation_problems(exc), source) from None

@@ -13,11 +13,9 @@ reported is relative: mean absolute percentage error).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -69,22 +67,20 @@ class DelayPredictor:
             standard = self.network(delay_features(context_tokens, new_tokens))
         return np.exp(standard.double().numpy() * self.log_std + self.log_mean)
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Written atomically: a temporary file in the same folder, then a rename."""
-        target = Path(path)
+    def save(self, path: str | os.PathLike, *, flag: str = "--out") -> None:
+        """A torch file, written through :func:`opt_offload.io.write_output` (atomically)."""
+        import io
+
+        from ..io import write_output
+
         state = {
             "network": self.network.state_dict(),
             "log_mean": self.log_mean,
             "log_std": self.log_std,
         }
-        handle, temporary = tempfile.mkstemp(dir=target.parent or ".", suffix=".tmp")
-        os.close(handle)
-        try:
-            torch.save(state, temporary)
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        write_output(path, buffer.getvalue(), flag=flag)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DelayPredictor:
