@@ -39,7 +39,14 @@ TARGET_SPEEDUP_AT_16 = 20.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", default="4,8,16,32,64", help="candidate counts")
+    from ..cli.common import number_list
+
+    parser.add_argument(
+        "--sizes",
+        type=number_list(1, 100_000, integer=True),
+        default="4,8,16,32,64",
+        help="candidate counts",
+    )
     parser.add_argument("--instances", type=int, default=5, help="instances per size")
     parser.add_argument("--solvers", default=SOLVERS, help=f"default {SOLVERS}")
     parser.add_argument("--seed", type=int, default=0, help="first seed")
@@ -103,7 +110,7 @@ def timer(name: str):
 
 
 def measure(args: argparse.Namespace) -> dict[tuple[int, str], float]:
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = args.sizes
     names = [name.strip() for name in args.solvers.split(",") if name.strip()]
     if args.instances < 1 or not sizes or min(sizes) < 1:
         raise InputError("--sizes and --instances: need positive numbers")

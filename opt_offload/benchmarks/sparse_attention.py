@@ -19,15 +19,17 @@ DESCRIPTION = (
 )
 
 
-def _floats(text: str) -> list[float]:
-    return [float(part) for part in text.split(",")]
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tokens", type=int, default=2048)
-    parser.add_argument("--heads", type=int, default=8)
-    parser.add_argument("--head-dim", type=int, default=64)
-    parser.add_argument("--block", type=int, default=64, help="block size b")
+    from ..cli.common import number, number_list
+
+    _floats = number_list(0, 1)
+    # the dense reference holds heads x tokens^2 scores: 8 x 16384^2 float32 is 8.6 GB
+    parser.add_argument("--tokens", type=number(1, 16384, integer=True), default=2048)
+    parser.add_argument("--heads", type=number(1, 256, integer=True), default=8)
+    parser.add_argument("--head-dim", type=number(1, 1024, integer=True), default=64)
+    parser.add_argument(
+        "--block", type=number(1, 16384, integer=True), default=64, help="block size b"
+    )
     parser.add_argument("--theta", type=_floats, default=[0.3, 0.5, 0.7, 0.9], help="theta_B grid")
     parser.add_argument("--tau", type=_floats, default=[0.9, 0.95, 0.99, 1.0], help="tau grid")
     parser.add_argument("--epsilon-pv", type=float, default=1e-3)

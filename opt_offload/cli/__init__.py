@@ -19,7 +19,10 @@ from types import ModuleType
 from ..discovery import submodules
 from ..errors import InputError
 from ..terminal import plain
-from .common import EXIT_BAD_INPUT, EXIT_INTERNAL, finite_float, internal_error_line
+from .common import EXIT_BAD_INPUT, EXIT_INTERNAL, finite_float, internal_error_line, number
+
+# Every integer flag counts or seeds something: non-negative, and within numpy's int64.
+COUNT = number(0, 2**63 - 1, integer=True)
 
 
 class Parser(argparse.ArgumentParser):
@@ -59,10 +62,13 @@ def leaf_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentP
 
 
 def harden_flags(parser: argparse.ArgumentParser) -> None:
-    """Every float flag refuses nan and inf; ``--debug`` is accepted after the command too."""
+    """Every float flag refuses nan and inf, every integer flag negatives (flags with a range
+    of their own keep it); ``--debug`` is accepted after the command too."""
     for action in parser._actions:
         if action.type is float:
             action.type = finite_float
+        elif action.type is int:
+            action.type = COUNT
     if "--debug" not in parser._option_string_actions:
         parser.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS

@@ -69,6 +69,28 @@ def number(
     return parse
 
 
+def number_list(
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    integer: bool = False,
+    most: int = 1000,
+) -> Callable[[str], list]:
+    """An argparse type: ``a,b,c``, each item as :func:`number`, between 1 and ``most`` items."""
+    item = number(low, high, integer=integer)
+
+    def parse(text: str) -> list:
+        parts = [part for part in text.split(",") if part.strip()]
+        if not 0 < len(parts) <= most:
+            raise argparse.ArgumentTypeError(
+                f"expected 1 to {most} comma-separated values, got {text!r}"
+            )
+        return [item(part.strip()) for part in parts]
+
+    parse.__name__ = "list"
+    return parse
+
+
 def check_range(value: float, low: float | None, high: float | None, *, above: bool = False):
     """Raise ArgumentTypeError naming the range when ``value`` lies outside it."""
     too_low = low is not None and (value <= low if above else value < low)

@@ -16,7 +16,7 @@ from ..costs.flops import (
     step_flops,
 )
 from ..errors import InputError
-from .common import console
+from .common import console, number
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -45,8 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "torch.utils.flop_counter counts them), and their ratio paper / architecture.",
     )
     add_model_arguments(parser)
-    parser.add_argument("--context", type=int, required=True, metavar="M", help="context tokens")
-    parser.add_argument("--new", type=int, required=True, metavar="N", help="new tokens")
+    tokens = number(1, 10**9, integer=True)
+    parser.add_argument("--context", type=tokens, required=True, metavar="M", help="context tokens")
+    parser.add_argument("--new", type=tokens, required=True, metavar="N", help="new tokens")
     parser.set_defaults(run=run)
 
 

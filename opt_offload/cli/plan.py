@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 from rich.table import Table
@@ -11,9 +10,14 @@ from rich.table import Table
 from ..costs.configs import DTYPE_BYTES, PRESETS, load_hf_config, preset
 from ..costs.devices import DEVICE_PRESETS, device_preset
 from ..errors import InputError
-from ..io import load_instance, load_solution
+from ..io import dumps_strict, load_instance, load_solution
 from ..pipeline import PlanProblem, PlanResult, most_blocks_that_fit, plan_pipeline
-from .common import EXIT_NO_SOLUTION, EXIT_OK, console
+from .common import EXIT_NO_SOLUTION, EXIT_OK, console, number
+
+# The search enumerates about N^2 K plans (N = --batch): these keep it within seconds.
+MAX_BATCH = 256
+MAX_CANDIDATES = 64
+TOKENS = number(1, 10_000_000, integer=True)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -42,14 +46,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar=("INSTANCE", "SOLUTION"),
         help="read X*: the share of the target's block bytes the solution puts on the edge",
     )
-    parser.add_argument("--batch", type=int, default=8, help="N, requests in the batch (8)")
-    parser.add_argument("--prompt", type=int, default=512, help="L, prompt tokens (512)")
-    parser.add_argument("--new-tokens", type=int, default=128, help="G, tokens to generate (128)")
+    parser.add_argument(
+        "--batch",
+        type=number(1, MAX_BATCH, integer=True),
+        default=8,
+        help="N, requests in the batch (8)",
+    )
+    parser.add_argument("--prompt", type=TOKENS, default=512, help="L, prompt tokens (512)")
+    parser.add_argument(
+        "--new-tokens", type=TOKENS, default=128, help="G, tokens to generate (128)"
+    )
     parser.add_argument("--dtype", choices=tuple(DTYPE_BYTES), default="int8")
     parser.add_argument(
-        "--acceptance", type=float, default=0.7, help="draft token acceptance rate (0.7)"
+        "--acceptance", type=number(0, 1), default=0.7, help="draft token acceptance rate (0.7)"
     )
-    parser.add_argument("--max-candidates", type=int, default=8, help="K, largest k_cand (8)")
+    parser.add_argument(
+        "--max-candidates",
+        type=number(1, MAX_CANDIDATES, integer=True),
+        default=8,
+        help="K, largest k_cand (8)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(run=run)
 
@@ -105,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     if args.json:
         extra = {"local_fraction": problem.local_fraction, "search_s": seconds}
-        print(json.dumps({**result.as_dict(), **extra}, indent=2))
+        print(dumps_strict({**result.as_dict(), **extra}, indent=2))
     else:
         console.print(plan_table(problem, result, seconds))
     return EXIT_OK if result.plan else EXIT_NO_SOLUTION

@@ -208,7 +208,15 @@ def describe(settings: SlotSettings, seed: int) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--candidates", "-n", type=int, default=8, help="|O_t| (default 8)")
+    from ..cli.common import number
+
+    parser.add_argument(
+        "--candidates",
+        "-n",
+        type=number(0, 100_000, integer=True),
+        default=8,
+        help="|O_t| (default 8)",
+    )
     parser.add_argument(
         "--case",
         choices=CASES,
@@ -222,8 +230,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"table3: B = {TABLE3_BANDWIDTH_HZ:g} Hz (upload cost small); binding: "
         f"B = {BINDING_BANDWIDTH_HZ:g} Hz (upload cost of the order of the gains)",
     )
-    parser.add_argument("--beta", type=float, default=BETA_PER_S, help="latency weight, 1/s")
-    parser.add_argument("--mean-snr-db", type=float, default=MEAN_SNR_DB)
+    parser.add_argument(
+        "--beta", type=number(0, 1e6), default=BETA_PER_S, help="latency weight, 1/s"
+    )
+    parser.add_argument("--mean-snr-db", type=number(-100, 100), default=MEAN_SNR_DB)
     parser.add_argument("--outage", action="store_true", help="one candidate below gamma_th")
     parser.add_argument("--queue", choices=("given", "estimate"), default="given")
     parser.add_argument("--flops", choices=("architecture", "paper"), default="architecture")

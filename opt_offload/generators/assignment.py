@@ -238,10 +238,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset", default="testbed", help=f"instance preset ({', '.join(PRESETS)})"
     )
-    parser.add_argument("--tasks", type=int, help="number of tasks (preset's by default)")
-    parser.add_argument("--edges", type=int, help="number of edge servers (preset's by default)")
+    from ..cli.common import number
+
     parser.add_argument(
-        "--models", type=int, help=f"number of models, 1..{len(MODEL_PRESETS)} (preset's)"
+        "--tasks",
+        type=number(0, 1_000_000, integer=True),
+        help="number of tasks (preset's by default)",
+    )
+    parser.add_argument(
+        "--edges",
+        type=number(0, 10_000, integer=True),
+        help="number of edge servers (preset's by default)",
+    )
+    parser.add_argument(
+        "--models",
+        type=number(1, len(MODEL_PRESETS), integer=True),
+        help=f"number of models, 1..{len(MODEL_PRESETS)} (preset's)",
     )
 
 

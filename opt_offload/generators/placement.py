@@ -43,14 +43,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dtype", choices=tuple(DTYPE_BYTES), default="int8", help="int8 as in the 003 paper"
     )
-    parser.add_argument("--batch", type=int, default=16, help="sequences per step (16)")
-    parser.add_argument("--context", type=int, default=2048, help="tokens in the KV cache (2048)")
+    from ..cli.common import number
+
     parser.add_argument(
-        "--candidates", type=int, default=4, help="draft tokens verified per step (4)"
+        "--batch", type=number(1, 4096, integer=True), default=16, help="sequences per step (16)"
+    )
+    parser.add_argument(
+        "--context",
+        type=number(1, 10_000_000, integer=True),
+        default=2048,
+        help="tokens in the KV cache (2048)",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=number(0, 64, integer=True),
+        default=4,
+        help="draft tokens verified per step (4)",
     )
     parser.add_argument(
         "--compute-time-max",
-        type=float,
+        type=number(0, 1e9, above=True),
         metavar="S",
         help="bound on each device's compute time per step (compute_time_max_s)",
     )
