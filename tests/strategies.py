@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
-positive = st.floats(min_value=1e-6, max_value=1e12, allow_nan=False, allow_infinity=False)
+positive = st.floats(min_value=1.0, max_value=1e12, allow_nan=False, allow_infinity=False)
 non_negative = st.floats(min_value=0.0, max_value=1e12, allow_nan=False, allow_infinity=False)
 small_positive = st.floats(min_value=1e-4, max_value=10.0)
 

@@ -33,7 +33,7 @@ BAD = {
     ),
     "zero-bandwidth": (
         lambda d: d.update(bandwidth_hz=0),
-        "bandwidth_hz: Input should be greater than 0",
+        "bandwidth_hz: Input should be greater than or equal to 1",
     ),
     "busy-longer-than-capacity": (
         lambda d: d["server"].update(busy_remaining_s=[0.1, 0.2, 0.3]),

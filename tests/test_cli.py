@@ -52,7 +52,7 @@ BAD_INPUTS = {
     ),
     "negative-bandwidth": (
         mutated(THREE, lambda d: d.update(bandwidth_hz=-4e7)),
-        "bandwidth_hz: Input should be greater than 0",
+        "bandwidth_hz: Input should be greater than or equal to 1",
     ),
     "nan": (
         mutated(THREE, lambda d: d["candidates"][1].update(gain=float("nan"))),
@@ -101,7 +101,7 @@ def test_several_problems_are_all_reported(bad_file):
     path = bad_file(mutated(THREE, break_it))
     assert_bad_input(
         run_cli("validate", path),
-        f"{path}: bandwidth_hz: Input should be greater than 0",
+        f"{path}: bandwidth_hz: Input should be greater than or equal to 1",
         f"{path}: candidates[0].snr_db: Input should be a finite number",
         f"{path}: candidates[1].colour: Extra inputs are not permitted",
     )

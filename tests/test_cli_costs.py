@@ -53,11 +53,11 @@ def test_flops_from_a_config_file(config_file):
     [
         (
             ["--model", "qwen2.5-math-7b", "--context", "0", "--new", "4"],
-            "--context: must be a positive integer, got 0",
+            "argument --context: must be >= 1 and <= 1000000000, got 0",
         ),
         (
             ["--model", "qwen2.5-math-7b", "--context", "4", "--new", "-1"],
-            "--new: must be a positive integer, got -1",
+            "argument --new: must be >= 1 and <= 1000000000, got -1",
         ),
         (["--model", "gpt-5", "--context", "4", "--new", "1"], "unknown model preset 'gpt-5'"),
     ],

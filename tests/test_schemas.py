@@ -74,13 +74,13 @@ def test_admission_nan_and_negative_bandwidth():
     data = admission(bandwidth_hz=-1.0)
     data["candidates"][0]["snr_db"] = float("nan")
     problems = problems_of(data)
-    assert "bandwidth_hz: Input should be greater than 0" in problems
+    assert "bandwidth_hz: Input should be greater than or equal to 1" in problems
     assert "candidates[0].snr_db: Input should be a finite number" in problems
 
 
 def test_admission_zero_bandwidth_is_rejected():
     assert problems_of(admission(bandwidth_hz=0)) == [
-        "bandwidth_hz: Input should be greater than 0"
+        "bandwidth_hz: Input should be greater than or equal to 1"
     ]
 
 

@@ -40,7 +40,7 @@ def test_simulate_json_csv_and_out(tmp_path, capsys):
 def test_simulate_bad_input_exits_2_with_one_line_per_problem(tmp_path):
     out = tmp_path / "never.json"
     result = run_cli(
-        "simulate", "--M", "0", "--scheduler", "nope", "--policy", "x", "--out", str(out)
+        "simulate", "--warmup", "9000", "--scheduler", "nope", "--policy", "x", "--out", str(out)
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -48,7 +48,7 @@ def test_simulate_bad_input_exits_2_with_one_line_per_problem(tmp_path):
         "opt-offload: scheduler: unknown 'nope' (known: threshold, exact, greedy, random, "
         "all-local, all-server)",
         "opt-offload: policy: unknown 'x' (known: screen, random, all)",
-        "opt-offload: M: must be positive, got 0",
+        "opt-offload: warmup: must lie in [0, slots), got 9000",
     ]
     assert not out.exists()
 
@@ -105,9 +105,9 @@ def test_sweep_dask_address_that_does_not_answer(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--capacities", "a:b"], "--capacities: expected A:B or a list of integers"),
-        (["--bandwidths", "1e9:1e5"], "--bandwidths: expected LOW:HIGH"),
-        (["--seeds", "0"], "--seeds: must be at least 1, got 0"),
+        (["--capacities", "a:b"], "--capacities 'a:b': A:B or a list of --M values (expected"),
+        (["--bandwidths", "1e9:1e5"], "--bandwidths '1e9:1e5': LOW:HIGH or a list of --B (LOW"),
+        (["--seeds", "0"], "argument --seeds: must be >= 1 and <= 1000, got 0"),
         (["--strategies", "prada,best"], "strategies: unknown 'best' (known: prada, exact"),
     ],
 )

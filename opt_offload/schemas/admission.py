@@ -8,10 +8,16 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import (
+    BandwidthHz,
+    Count,
+    Decibels,
+    Gain,
     Identifier,
-    NonNegativeFloat,
-    PositiveFloat,
+    PositiveSeconds,
+    Seconds,
     Strict,
+    Tokens,
+    Weight,
     duplicate_problems,
     raise_problems,
 )
@@ -21,9 +27,14 @@ def db_to_linear(db: float) -> float:
     return 10.0 ** (db / 10.0)
 
 
+def log2_one_plus(snr_linear: float) -> float:
+    """log2(1 + gamma), exact also for gamma far below the float epsilon (-200 dB)."""
+    return math.log1p(snr_linear) / math.log(2.0)
+
+
 class Server(Strict):
-    capacity: int = Field(ge=1, description="M: requests the server runs in parallel")
-    busy_remaining_s: list[PositiveFloat] = Field(
+    capacity: Count = Field(description="M: requests the server runs in parallel")
+    busy_remaining_s: list[PositiveSeconds] = Field(
         default_factory=list,
         description="Gamma_j: remaining service time of each in-flight request (|M_t| entries)",
     )
@@ -50,19 +61,19 @@ class QueueModel(Strict):
         description="'given': TQ_i from each candidate's queue_delay_s; 'estimate': list "
         "scheduling on the M slots (DESIGN §4)",
     )
-    reference_bandwidth_hz: PositiveFloat | None = Field(
+    reference_bandwidth_hz: BandwidthHz | None = Field(
         None, description="B_ref pricing a queued request's upload; null means bandwidth_hz"
     )
 
 
 class Candidate(Strict):
     id: Identifier
-    context_tokens: int = Field(gt=0, description="L_i: context length in tokens")
-    snr_db: float = Field(description="gamma_i in dB")
-    waited_s: NonNegativeFloat = Field(0.0, description="tau_i: time already waited")
-    server_time_s: NonNegativeFloat = Field(description="d_i = TL_i: predicted server time")
-    gain: float = Field(description="g_i = Q(x_i,1) - Q(x_i,0)")
-    queue_delay_s: NonNegativeFloat | None = Field(
+    context_tokens: Tokens = Field(description="L_i: context length in tokens")
+    snr_db: Decibels = Field(description="gamma_i in dB")
+    waited_s: Seconds = Field(0.0, description="tau_i: time already waited")
+    server_time_s: Seconds = Field(description="d_i = TL_i: predicted server time")
+    gain: Gain = Field(description="g_i = Q(x_i,1) - Q(x_i,0)")
+    queue_delay_s: Seconds | None = Field(
         None, description="TQ_i; required when queue.delay is 'given'"
     )
 
@@ -77,13 +88,13 @@ class AdmissionInstance(Strict):
     name: Identifier
     comment: str | None = None
     server: Server
-    bandwidth_hz: PositiveFloat = Field(
+    bandwidth_hz: BandwidthHz = Field(
         description="B: total uplink bandwidth; the paper labels it bit/s but uses it as Hz "
         "in R = B log2(1+SNR) (DESIGN §3)"
     )
-    beta: NonNegativeFloat = Field(description="latency weight (per second)")
-    snr_threshold_db: float = Field(0.0, description="gamma_th in dB: no upload below it")
-    bits_per_token: PositiveFloat = 32
+    beta: Weight = Field(description="latency weight (per second)")
+    snr_threshold_db: Decibels = Field(0.0, description="gamma_th in dB: no upload below it")
+    bits_per_token: float = Field(32, ge=1, le=1e6)
     queue: QueueModel = Field(default_factory=QueueModel)
     candidates: list[Candidate] = Field(default_factory=list)
 
@@ -107,9 +118,7 @@ class AdmissionInstance(Strict):
 
     def upload_coefficient(self, candidate: Candidate) -> float:
         """c_i = bits L_i / log2(1 + gamma_i), so that TC_i(B_i) = c_i / B_i  (eq. 25)."""
-        return (
-            self.bits_per_token * candidate.context_tokens / math.log2(1.0 + candidate.snr_linear)
-        )
+        return self.bits_per_token * candidate.context_tokens / log2_one_plus(candidate.snr_linear)
 
     def can_upload(self, candidate: Candidate) -> bool:
         """False in outage: SNR strictly below the threshold (eq. 5)."""

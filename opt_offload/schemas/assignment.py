@@ -8,10 +8,15 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .base import (
+    Flop,
+    FlopPerSecond,
+    Gigabytes,
     Identifier,
-    NonNegativeFloat,
-    PositiveFloat,
+    PositiveGigabytes,
+    PositiveSeconds,
+    Seconds,
     Strict,
+    Weight,
     duplicate_problems,
     raise_problems,
 )
@@ -22,8 +27,8 @@ PLACEMENT_KEY = "placement"
 
 
 class ObjectiveWeights(Strict):
-    throughput: NonNegativeFloat = 1.0
-    latency: NonNegativeFloat = 0.01
+    throughput: Weight = 1.0
+    latency: Weight = 0.01
 
 
 class Objective(Strict):
@@ -37,7 +42,7 @@ class Objective(Strict):
 
 class Model(Strict):
     id: Identifier
-    size_gb: PositiveFloat = Field(description="M_k: storage the model needs on an edge server")
+    size_gb: PositiveGigabytes = Field(description="M_k: storage the model needs on an edge server")
 
 
 class Server(Strict):
@@ -45,11 +50,11 @@ class Server(Strict):
     cloud: bool = Field(
         False, description="a cloud server hosts every model, without storage limit"
     )
-    storage_gb: NonNegativeFloat | None = Field(
+    storage_gb: Gigabytes | None = Field(
         None, description="S_j: edge storage for models; null for a cloud server"
     )
-    flops: PositiveFloat = Field(description="FLOP/s, for computation latency W / flops")
-    compute_budget_flop: NonNegativeFloat | None = Field(
+    flops: FlopPerSecond = Field(description="FLOP/s, for computation latency W / flops")
+    compute_budget_flop: Flop | None = Field(
         None, description="Omega_j: FLOP available over the horizon (1d); null = unlimited"
     )
 
@@ -57,8 +62,8 @@ class Server(Strict):
 class Task(Strict):
     id: Identifier
     model: Identifier = Field(description="mod(i): the model kind the task needs")
-    workload_flop: NonNegativeFloat = Field(description="W_i")
-    workload_flop_by_server: dict[str, NonNegativeFloat] | None = Field(
+    workload_flop: Flop = Field(description="W_i")
+    workload_flop_by_server: dict[str, Flop] | None = Field(
         None,
         description="per-server override of W_i (what embeds the GAP); missing servers "
         "use workload_flop",
@@ -75,15 +80,15 @@ class AssignmentInstance(Strict):
         description="strict: every task served (1a as equality), minimise transmission latency; "
         "admission: tasks may be rejected, maximise throughput first",
     )
-    latency_max_s: PositiveFloat | None = Field(None, description="L_max of (1e); null = no QoS")
+    latency_max_s: PositiveSeconds | None = Field(None, description="L_max of (1e); null = no QoS")
     objective: Objective = Field(default_factory=Objective)
     models: list[Model]
     servers: list[Server] = Field(min_length=1)
     tasks: list[Task] = Field(default_factory=list)
-    transmission_s: dict[str, dict[str, NonNegativeFloat]] = Field(
+    transmission_s: dict[str, dict[str, Seconds]] = Field(
         description="Ltrans_ij for every task and server"
     )
-    computation_s: dict[str, dict[str, NonNegativeFloat]] | None = Field(
+    computation_s: dict[str, dict[str, Seconds]] | None = Field(
         None, description="Lcomp_ij for every task and server; null = workload / flops"
     )
     placement: dict[str, list[str]] | None = Field(

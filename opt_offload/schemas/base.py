@@ -1,7 +1,9 @@
 """Shared pydantic configuration and field types for instances and solutions (DESIGN §9).
 
 Every model is frozen (instances are immutable once validated), rejects unknown fields, and
-rejects NaN and infinities. Cross-field checks collect *all* problems and raise them together,
+rejects NaN and infinities. Numbers carry physical ranges (the types below), wide enough for any
+real system and narrow enough that every product a model or solver forms stays finite: what
+validates also solves. Cross-field checks collect *all* problems and raise them together,
 one ``path: message`` line each, so that a user sees every mistake of a file at once.
 """
 
@@ -18,8 +20,23 @@ MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, popu
 
 # Identifiers are non-empty strings without surrounding white space.
 Identifier = Annotated[str, Field(min_length=1, pattern=r"^\S(.*\S)?$")]
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
+
+# Physical ranges (docs/robustness.md).
+Seconds = Annotated[float, Field(ge=0, le=1e9)]  # up to ~30 years
+PositiveSeconds = Annotated[float, Field(gt=0, le=1e9)]
+Decibels = Annotated[float, Field(ge=-200, le=200)]
+BandwidthHz = Annotated[float, Field(ge=1, le=1e15)]  # >= 1 Hz: uploads take finite time
+BytesPerSecond = Annotated[float, Field(ge=1, le=1e15)]
+Bytes = Annotated[float, Field(ge=0, le=1e18)]
+PositiveBytes = Annotated[float, Field(ge=1, le=1e18)]
+Flop = Annotated[float, Field(ge=0, le=1e24)]
+FlopPerSecond = Annotated[float, Field(ge=1, le=1e21)]
+Gigabytes = Annotated[float, Field(ge=0, le=1e9)]
+PositiveGigabytes = Annotated[float, Field(gt=0, le=1e9)]
+Weight = Annotated[float, Field(ge=0, le=1e6)]  # objective weights and beta, per unit
+Gain = Annotated[float, Field(ge=-1e6, le=1e6)]
+Tokens = Annotated[int, Field(ge=1, le=10**9)]
+Count = Annotated[int, Field(ge=1, le=10**6)]
 
 
 class Strict(BaseModel):

@@ -9,9 +9,13 @@ import networkx as nx
 from pydantic import Field, model_validator
 
 from .base import (
+    Bytes,
+    BytesPerSecond,
+    Flop,
+    FlopPerSecond,
     Identifier,
-    NonNegativeFloat,
-    PositiveFloat,
+    PositiveBytes,
+    PositiveSeconds,
     Strict,
     duplicate_problems,
     raise_problems,
@@ -20,25 +24,27 @@ from .base import (
 
 class Device(Strict):
     id: Identifier
-    memory_bytes: PositiveFloat = Field(description="C_mem^(d) of (2a)")
-    flops: PositiveFloat = Field(description="T_comp^(d): FLOP/s")
+    memory_bytes: PositiveBytes = Field(description="C_mem^(d) of (2a)")
+    flops: FlopPerSecond = Field(description="T_comp^(d): FLOP/s")
 
 
 class Node(Strict):
     id: Identifier
-    bytes: NonNegativeFloat = Field(description="Size(p): memory the tensor occupies")
-    flop: NonNegativeFloat = Field(0.0, description="FLOP of the operator the node runs, if any")
+    bytes: Bytes = Field(description="Size(p): memory the tensor occupies")
+    flop: Flop = Field(0.0, description="FLOP of the operator the node runs, if any")
     accessed_by: list[str] = Field(
         default_factory=list, description="devices that read the tensor (Acc(p) of eq. 2)"
     )
-    layer: int | None = Field(None, description="layer index, for plots and the chain DP")
+    layer: int | None = Field(
+        None, ge=-(10**6), le=10**6, description="layer index, for plots and the chain DP"
+    )
     model: str | None = Field(None, description="which model (target, draft) the node belongs to")
 
 
 class Edge(Strict):
     source: Identifier
     target: Identifier
-    bytes: NonNegativeFloat = Field(description="bytes moved from source to target per pass")
+    bytes: Bytes = Field(description="bytes moved from source to target per pass")
 
 
 class Graph(Strict):
@@ -62,13 +68,13 @@ class PlacementInstance(Strict):
         "paper: eq. (2) verbatim",
     )
     devices: list[Device] = Field(min_length=1)
-    bandwidth_bytes_per_s: dict[str, dict[str, PositiveFloat]] = Field(
+    bandwidth_bytes_per_s: dict[str, dict[str, BytesPerSecond]] = Field(
         default_factory=dict,
         description="[d1][d2]: rate for data moving from d1 to d2, every ordered pair d1 != d2",
     )
     graph: Graph
     pinned: dict[str, str] = Field(default_factory=dict, description="node id -> device id")
-    compute_time_max_s: PositiveFloat | None = Field(
+    compute_time_max_s: PositiveSeconds | None = Field(
         None, description="optional load-balance bound on each device's FLOP / FLOP/s"
     )
 
