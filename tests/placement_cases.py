@@ -58,7 +58,7 @@ def random_instance(
             for d, m in zip(devices, memory)
         ],
         "bandwidth_bytes_per_s": {
-            a: {b: float(rng.uniform(0.5, 5.0)) for b in devices if b != a} for a in devices
+            a: {b: float(rng.uniform(1.0, 5.0)) for b in devices if b != a} for a in devices
         },
         "graph": {
             "directed": True,

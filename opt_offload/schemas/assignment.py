@@ -140,17 +140,22 @@ class AssignmentInstance(Strict):
         return problems
 
     def _matrix_problems(self, field: str, matrix: dict[str, dict[str, float]]) -> list[str]:
-        """Every task has a row, every row has every server, and nothing else."""
+        """Every task has a row, every row has every server, and nothing else (linear in the
+        matrix: a row that holds exactly the servers is recognised by its key set)."""
         tasks = [t.id for t in self.tasks]
+        task_ids = set(tasks)
         servers = [s.id for s in self.servers]
-        problems = [f"{field}.{t}: unknown task" for t in matrix if t not in set(tasks)]
+        server_ids = set(servers)
+        problems = [f"{field}.{t}: unknown task" for t in matrix if t not in task_ids]
         for task in tasks:
             row = matrix.get(task)
             if row is None:
                 problems.append(f"{field}.{task}: missing (every task needs a value per server)")
                 continue
+            if row.keys() == server_ids:
+                continue
             problems += [f"{field}.{task}.{s}: missing" for s in servers if s not in row]
-            problems += [f"{field}.{task}.{s}: unknown server" for s in row if s not in servers]
+            problems += [f"{field}.{task}.{s}: unknown server" for s in row if s not in server_ids]
         return problems
 
     def _placement_problems(self) -> list[str]:

@@ -25,6 +25,12 @@ from opt_offload.models.placement import PlacementData
 from opt_offload.registry import SolverResult, register
 from opt_offload.schemas import PlacementInstance, Status
 
+# The DP visits every (segment start, segment end) pair and keeps best[stage, device, set of
+# devices]: quadratic in the stages, exponential in the devices. Larger instances are refused
+# up front (solver "cannot take this instance") instead of running for hours.
+MAX_STAGES = 1_000
+MAX_DEVICES = 10
+
 
 def stage_of(node) -> tuple:
     return ("layer", node.model, node.layer) if node.layer is not None else ("node", node.id)
@@ -68,23 +74,24 @@ class Segments:
         data = PlacementData(instance)
         self.devices = data.devices
         index = {n: i for i, n in enumerate(data.nodes)}
-        member = np.zeros((len(stages), len(data.nodes)))  # [stage, node]: 1 if a member
+        k = len(stages)
+        stage = np.empty(len(data.nodes), dtype=np.int64)  # [node]: its stage
         for s, members in enumerate(stages):
-            member[s, [index[n] for n in members]] = 1.0
-        flow = np.zeros((len(data.nodes), len(data.nodes)))
+            stage[[index[n] for n in members]] = s
+        flow = np.zeros((k, k))  # [stage, stage]: bytes on the edges between them
         for u, v, nbytes in data.edges:
-            flow[u, v] += nbytes
+            flow[stage[u], stage[v]] += nbytes
         # entering[i, j]: bytes from stages before i into stages before j
-        self.entering = prefix(prefix(member @ flow @ member.T).T).T
+        self.entering = prefix(prefix(flow).T).T
         self.rate = data.seconds_per_byte
-        self.bytes = prefix(member @ data.node_bytes)
-        self.compute_s = prefix(member @ data.compute_s)
-        self.paper = prefix(member @ data.paper_cost)
-        pinned_elsewhere = np.zeros((len(data.nodes), len(self.devices)))  # [node, device]
+        self.bytes = prefix(per_stage(stage, k, data.node_bytes))
+        self.compute_s = prefix(per_stage(stage, k, data.compute_s))
+        self.paper = prefix(per_stage(stage, k, data.paper_cost))
+        barred = np.zeros((k, len(self.devices)))  # [stage, device]: pins elsewhere
         for p, d in data.pinned.items():
-            pinned_elsewhere[p] = 1.0
-            pinned_elsewhere[p, d] = 0.0
-        self.barred = prefix(member @ pinned_elsewhere)
+            barred[stage[p]] += 1.0
+            barred[stage[p], d] -= 1.0
+        self.barred = prefix(barred)
 
     def entering_bytes(self, i: int, j: int) -> float:
         """Bytes on edges from stages before i into stages [i, j)."""
@@ -103,6 +110,23 @@ class Segments:
     def node_cost(self, i: int, j: int) -> np.ndarray:
         """[device]: eq. (2) cost of stages [i, j) on each device."""
         return self.paper[j] - self.paper[i]
+
+
+def per_stage(stage: np.ndarray, count: int, values: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` (one per node) summed by stage."""
+    total = np.zeros((count, *values.shape[1:]))
+    np.add.at(total, stage, values)
+    return total
+
+
+def size_limits(instance: PlacementInstance) -> str | None:
+    """Why the DP refuses the instance (too many stages or devices), or None."""
+    stages = len({stage_of(node) for node in instance.graph.nodes})
+    if stages > MAX_STAGES:
+        return f"{stages} layer stages, above the chain-dp limit of {MAX_STAGES}"
+    if len(instance.devices) > MAX_DEVICES:
+        return f"{len(instance.devices)} devices, above the chain-dp limit of {MAX_DEVICES}"
+    return None
 
 
 State = tuple[int, int, int]  # (stages placed, device of the last segment, devices used)
@@ -155,6 +179,7 @@ def partition(segments: Segments) -> list[tuple[int, int, int]] | None:
     exact=False,
     description="contiguous partition of the layers (topological order) into one segment per "
     "device, by dynamic programming; exact among such partitions on chains of layers",
+    supports=size_limits,
 )
 def chain_dp(instance: PlacementInstance, *, time_limit: float | None = None) -> SolverResult:
     stages = stage_order(instance)
