@@ -15,8 +15,9 @@ console = Console(highlight=False, soft_wrap=True)
 
 
 def exit_code(solution: Solution) -> int:
-    """0 when there are feasible decisions, 1 when infeasible or nothing was found."""
-    found = solution.status.has_solution and solution.objective is not None
+    """0 when there are feasible decisions, 1 when infeasible or nothing was found (a time
+    limit without an incumbent included)."""
+    found = solution.has_decisions and solution.objective is not None
     return EXIT_OK if found else EXIT_NO_SOLUTION
 
 

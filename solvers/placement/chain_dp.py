@@ -162,7 +162,7 @@ def chain_dp(instance: PlacementInstance, *, time_limit: float | None = None) ->
     found = partition(segments)
     if found is None:
         return SolverResult(
-            Status.INFEASIBLE,
+            Status.GAVE_UP,
             None,
             message="no contiguous partition with one segment per device fits",
         )
