@@ -28,9 +28,9 @@ from typing import Literal
 
 import numpy as np
 
-from opt_offload.evaluate.result import exceeds
 from opt_offload.schemas import AssignmentInstance
 from opt_offload.schemas.assignment import Server, Task
+from opt_offload.tolerance import exceeds
 
 from .formulation import Formulation, ProblemClass
 

@@ -121,7 +121,7 @@ def summary(rows: list[dict]) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli.common import console
+    from ..console import console
     from ..io import csv_text, write_text_atomic
     from ..report import records_table
 

@@ -224,7 +224,7 @@ def fmt(value: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli.common import console
+    from ..console import console
     from ..registry import check_time_limit
 
     check_time_limit(args.time_limit)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
+from ..console import console  # noqa: F401  (the commands print here)
 from ..errors import InputError
 from ..schemas import Solution
 
 EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
-
-console = Console(highlight=False, soft_wrap=True)
 
 
 def exit_code(solution: Solution) -> int:

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..schemas import AssignmentInstance
-from .result import Evaluation, exceeds, objective_sense
+from ..tolerance import exceeds
+from .result import Evaluation, objective_sense
 
 DECISION_FIELDS = ("tasks", "placement")
 

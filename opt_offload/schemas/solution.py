@@ -24,7 +24,7 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from .base import Identifier, Strict
 
@@ -47,7 +47,17 @@ class AdmissionDecision(Strict):
     bandwidth_hz: float = Field(0.0, ge=0)
 
 
-AdmissionDecisions = dict[Identifier, AdmissionDecision]
+class AdmissionAction(TypedDict):
+    """One candidate's decision as a Solution holds it: plain JSON, the fields of
+    :class:`AdmissionDecision` (which the solvers and the evaluator use)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
+    action: Literal["local", "queue", "immediate"]
+    bandwidth_hz: NotRequired[Annotated[float, Field(ge=0)]]
+
+
+AdmissionDecisions = dict[Identifier, AdmissionAction]
 """candidate id -> action and bandwidth."""
 
 PlacementDecisions = dict[Identifier, Identifier]

@@ -34,10 +34,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from opt_offload.errors import InputError
-from opt_offload.evaluate.result import exceeds
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 from opt_offload.schemas.assignment import Server, Task
+from opt_offload.tolerance import exceeds
 
 RULES = ("fcfs", "shortest-workload", "earliest-deadline")
 
