@@ -7,6 +7,8 @@ split (SCIP's own split is only feasible to its tolerance).
 
 from __future__ import annotations
 
+import time
+
 from opt_offload.models.admission import SlotData, cvxpy_formulation
 from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
@@ -18,7 +20,9 @@ from .common import K_MAX, SlotAnswer, solve_slot
 def solve_misocp(data: SlotData, limits: Limits) -> SlotAnswer:
     if not data.candidates:
         return SlotAnswer(Status.OPTIMAL, frozenset(), frozenset(), bound=0.0)
-    result = get_backend("cvxpy-scip").solve(cvxpy_formulation(data), limits)
+    start = time.perf_counter()
+    formulation = cvxpy_formulation(data)  # the limit covers this (and importing CVXPY) too
+    result = get_backend("cvxpy-scip").solve(formulation, limits.after(start))
     immediate, queued = result.decisions or (frozenset(), frozenset())
     return SlotAnswer(
         result.status,
