@@ -53,6 +53,7 @@ from .quality import QualitySurrogate
 from .schedulers import stage2_scheduler
 from .server import Server
 from .tasks import Channel, ComputeModel, StepDraws, draw_tasks
+from .trace import IMMEDIATE, LOCAL, QUEUED, Trace
 
 ARRIVAL_CHUNK = 256  # slots of arrivals drawn at once (the draws depend on it: a constant)
 PROGRESS_EVERY = 1000  # slots between progress reports
@@ -96,9 +97,11 @@ class Task:
         "gained",
         "offloaded",
         "queued",
+        "ident",
     )
 
     def __init__(self, batch, first, end, candidates, measured, slm_success, local_s, nominated):
+        self.ident = 0
         self.batch = batch
         self.first = first  # position of step 0 in the batch
         self.end = end  # one past the last step
@@ -135,8 +138,10 @@ def slots_spanned(duration_s: float, slot_s: float) -> int:
 
 
 class Simulation:
-    def __init__(self, config: SimulationConfig) -> None:
+    def __init__(self, config: SimulationConfig, trace: Trace | None = None) -> None:
         config.check()
+        self.trace = trace
+        self.drawn = 0
         self.config = config
         self.task_preset = task_preset(config.preset)
         self.nominate = stage1_policy(config.policy)
@@ -195,7 +200,7 @@ class Simulation:
         local_s = np.add.reduceat(draws.local_s, starts)
         chosen = np.add.reduceat(nominated.astype(np.int64), starts)
         measured_from = self.config.measured_from
-        return [
+        made = [
             Task(batch, first, end, candidates.tolist(), slot >= measured_from, success, ts, k)
             for first, end, candidates, slot, success, ts, k in zip(
                 starts.tolist(),
@@ -207,6 +212,10 @@ class Simulation:
                 chosen.tolist(),
             )
         ]
+        for task in made:
+            task.ident = self.drawn
+            self.drawn += 1
+        return made
 
     # --- task progress ----------------------------------------------------------------------
 
@@ -222,6 +231,15 @@ class Simulation:
     def complete(self, task: Task, slot: int) -> None:
         self.in_system -= 1
         self.last_slot = max(self.last_slot, slot)
+        if self.trace is not None:
+            self.trace.completed(
+                task.ident,
+                slot,
+                task.local_s + task.extra_s,
+                task.communication_s,
+                task.queuing_s,
+                task.slm_success + task.gained,
+            )
         if not task.measured:
             return
         totals = self.totals
@@ -278,6 +296,11 @@ class Simulation:
         slot_s = self.config.slot_s
         for i, task in enumerate(due):
             step = task.candidates[task.cursor]
+            if self.trace is not None:
+                action = IMMEDIATE if i in share else QUEUED if i in queued else LOCAL
+                self.trace.decided(
+                    slot, task.ident, step - task.first, action, data.queue_delay_ms[i]
+                )
             task.cursor += 1
             if i in share:
                 upload_s = data.upload[i] / share[i] / MS_PER_S  # TC = c / B_i, eq. (25)

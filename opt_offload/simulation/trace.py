@@ -1,0 +1,82 @@
+"""A run's trace: every Stage 2 decision and every task's delays, for comparing engines.
+
+A :class:`Trace` handed to :class:`~opt_offload.simulation.engine.Simulation` records, per
+candidate a slot hands Stage 2, the slot, the task (numbered in arrival order), the step's
+position in the task, the action taken and the TQ_i the slot's problem was given; and, per
+task as it completes, the slot it completes in and its delays (processing, communication,
+queuing, seconds) and surrogate accuracy. Two engines that agree on a trace agree on every
+decision and every task's delays, not only on the means a run reports.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+LOCAL, IMMEDIATE, QUEUED = 0, 1, 2  # the action codes of the decisions
+DECISION_FIELDS = {"slot": "i4", "task": "i4", "step": "i2", "action": "i1", "queue_delay_ms": "f8"}
+TASK_FIELDS = {
+    "task": "i4",
+    "done_slot": "i4",
+    "processing_s": "f8",
+    "communication_s": "f8",
+    "queuing_s": "f8",
+    "accuracy": "f8",
+}
+
+
+class Trace:
+    def __init__(self) -> None:
+        self.decisions: list[tuple] = []
+        self.tasks: list[tuple] = []
+
+    def decided(
+        self, slot: int, task: int, step: int, action: int, queue_delay_ms: float
+    ) -> None:
+        self.decisions.append((slot, task, step, action, queue_delay_ms))
+
+    def completed(
+        self,
+        task: int,
+        done_slot: int,
+        processing_s: float,
+        communication_s: float,
+        queuing_s: float,
+        accuracy: float,
+    ) -> None:
+        self.tasks.append((task, done_slot, processing_s, communication_s, queuing_s, accuracy))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Decisions in the order made; tasks by number (the order they complete in within a
+        slot is the engine's business)."""
+        decisions = np.array(self.decisions, dtype=list(DECISION_FIELDS.items()))
+        tasks = np.array(sorted(self.tasks), dtype=list(TASK_FIELDS.items()))
+        columns = {f"decision_{name}": decisions[name] for name in DECISION_FIELDS}
+        columns |= {f"task_{name}": tasks[name] for name in TASK_FIELDS}
+        return columns
+
+
+def save_traces(
+    path: Path, traces: dict[str, Trace], figures: dict[str, dict[str, float]]
+) -> None:
+    """Several runs' traces and figures (the columns ``figure_names`` and ``figures``), keyed
+    by a run's name, in one compressed ``.npz``."""
+    columns = {
+        f"{name}/{column}": values
+        for name, trace in traces.items()
+        for column, values in trace.arrays().items()
+    }
+    for name, run in figures.items():
+        columns[f"{name}/figure_names"] = np.array(list(run))
+        columns[f"{name}/figures"] = np.array(list(run.values()), dtype=float)
+    np.savez_compressed(path, **columns)
+
+
+def load_traces(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    loaded: dict[str, dict[str, np.ndarray]] = {}
+    with np.load(path) as archive:
+        for key in archive.files:
+            name, column = key.split("/", 1)
+            loaded.setdefault(name, {})[column] = archive[key]
+    return loaded
