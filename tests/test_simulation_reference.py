@@ -32,7 +32,9 @@ REFERENCE = Path(__file__).parent / "data" / "simulation_reference.npz"
 CASES = {
     "table3-threshold": SimulationConfig(scheduler="threshold", slots=300),
     "table3-exact": SimulationConfig(scheduler="exact", slots=200, seed=3),
-    "competitive-exact": SimulationConfig(scheduler="exact", capacity=15, bandwidth_hz=1e6, slots=200),
+    "competitive-exact": SimulationConfig(
+        scheduler="exact", capacity=15, bandwidth_hz=1e6, slots=200
+    ),
     "slow-uplink-threshold": SimulationConfig(
         scheduler="threshold", policy="random", bandwidth_hz=1e5, slots=150, seed=1
     ),

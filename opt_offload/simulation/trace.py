@@ -31,9 +31,7 @@ class Trace:
         self.decisions: list[tuple] = []
         self.tasks: list[tuple] = []
 
-    def decided(
-        self, slot: int, task: int, step: int, action: int, queue_delay_ms: float
-    ) -> None:
+    def decided(self, slot: int, task: int, step: int, action: int, queue_delay_ms: float) -> None:
         self.decisions.append((slot, task, step, action, queue_delay_ms))
 
     def completed(
@@ -57,9 +55,7 @@ class Trace:
         return columns
 
 
-def save_traces(
-    path: Path, traces: dict[str, Trace], figures: dict[str, dict[str, float]]
-) -> None:
+def save_traces(path: Path, traces: dict[str, Trace], figures: dict[str, dict[str, float]]) -> None:
     """Several runs' traces and figures (the columns ``figure_names`` and ``figures``), keyed
     by a run's name, in one compressed ``.npz``."""
     columns = {
