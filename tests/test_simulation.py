@@ -119,9 +119,39 @@ def test_queue_waits_match_list_scheduling():
         readies = [rng.uniform(0.0, 0.012) for _ in range(rng.randint(1, 4))]
         waits = server.queue_waits(readies)
         for ready, wait in zip(readies, waits):
-            ahead = [(f"q{k}", r, s) for k, (r, _, s, _) in enumerate(server.queue) if r <= ready]
+            ahead = [(f"q{k}", r, s) for k, (r, s, _) in enumerate(server.queue) if r <= ready]
             oracle = list_schedule_waits(server.free_at, [*ahead, ("new", ready, 0.0)])
             assert wait == pytest.approx(oracle["new"], abs=1e-15)
+
+
+def replayed_waits(server: Server, readies: list[float]) -> list[float]:
+    """The oracle of :meth:`Server.queue_waits`: list scheduling of the queue from scratch."""
+    waits = []
+    for ready in readies:
+        ahead = [(f"q{k}", r, s) for k, (r, s, _) in enumerate(server.queue) if r <= ready]
+        waits.append(list_schedule_waits(server.free_at, [*ahead, ("new", ready, 0.0)])["new"])
+    return waits
+
+
+def test_queue_waits_stay_exact_as_requests_queue_start_and_are_admitted():
+    # the projection the waits are read off is kept across slots: after every kind of change
+    # (queued behind or ahead of the others, started, an immediate admission) it must equal a
+    # replay of the queue from scratch
+    rng = random.Random(9)
+    for _ in range(60):
+        server, now = Server(rng.randint(1, 4)), 0.0
+        for _ in range(40):
+            now += rng.choice([0.0, 0.0005, 0.001, 0.003])
+            server.start_due(now)
+            readies = [now + rng.choice([1e-5, 4e-5, rng.uniform(0.0, 0.02)]) for _ in range(3)]
+            assert server.queue_waits(readies) == pytest.approx(
+                replayed_waits(server, readies), abs=1e-15
+            )
+            for ready in readies:
+                if rng.random() < 0.5:
+                    server.enqueue(ready, rng.uniform(0.001, 0.008), "task")
+            if server.free_slots(now) and rng.random() < 0.3:
+                server.admit(now, rng.uniform(0.001, 0.01))
 
 
 def test_queue_starts_first_come_first_served_on_the_first_free_slot():
@@ -129,7 +159,7 @@ def test_queue_starts_first_come_first_served_on_the_first_free_slot():
     for _ in range(100):
         server = random_server(rng, rng.randint(1, 4))
         expected = list_schedule_waits(
-            server.free_at, [(task, ready, service) for ready, _, service, task in server.queue]
+            server.free_at, [(task, ready, service) for ready, service, task in server.queue]
         )
         started = {}
         for now in np.arange(0.0, 0.2, 0.001):
@@ -280,8 +310,8 @@ class HandRun(Simulation):
 
     def draw_arrivals(self, first_slot: int) -> None:
         draws, nominated = self.hand
-        tasks = self.make_tasks(draws, nominated, np.zeros(len(draws.steps), dtype=np.int64))
-        self.arrivals = [tasks]
+        self.arrivals = [[]]
+        self.load_arrivals(first_slot, draws, nominated, np.zeros(len(draws.steps), dtype=np.int64))
 
 
 def test_hand_checked_slots_queue_and_delays():

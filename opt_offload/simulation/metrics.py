@@ -117,5 +117,3 @@ def summarise(
         wall_s=wall_s,
         slots_per_s=slots_simulated / wall_s if wall_s > 0 else float("inf"),
     )
-
-

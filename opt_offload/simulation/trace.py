@@ -3,8 +3,8 @@
 A :class:`Trace` handed to :class:`~opt_offload.simulation.engine.Simulation` records, per
 candidate a slot hands Stage 2, the slot, the task (numbered in arrival order), the step's
 position in the task, the action taken and the TQ_i the slot's problem was given; and, per
-task as it completes, the slot it completes in and its delays (processing, communication,
-queuing, seconds) and surrogate accuracy. Two engines that agree on a trace agree on every
+task, the slot it completes in, its delays (processing, communication, queuing, seconds) and
+its surrogate accuracy. Two engines that agree on a trace agree on every
 decision and every task's delays, not only on the means a run reports.
 """
 
@@ -27,29 +27,42 @@ TASK_FIELDS = {
 
 
 class Trace:
+    """Filled by the engine as the run goes: a task's delays are summed here, per task, in
+    the order its steps accrue them (as a task would sum its own)."""
+
     def __init__(self) -> None:
         self.decisions: list[tuple] = []
-        self.tasks: list[tuple] = []
+        self.tasks: dict[int, list] = {}  # [done slot, TS sum, TL - TS, TC, TQ, s_i, gains]
+
+    def arrived(self, task: int, local_s: float, slm_success: float) -> None:
+        self.tasks[task] = [None, local_s, 0.0, 0.0, 0.0, slm_success, 0.0]
 
     def decided(self, slot: int, task: int, step: int, action: int, queue_delay_ms: float) -> None:
         self.decisions.append((slot, task, step, action, queue_delay_ms))
 
-    def completed(
-        self,
-        task: int,
-        done_slot: int,
-        processing_s: float,
-        communication_s: float,
-        queuing_s: float,
-        accuracy: float,
-    ) -> None:
-        self.tasks.append((task, done_slot, processing_s, communication_s, queuing_s, accuracy))
+    def offloaded(self, task: int, extra_s: float, communication_s: float, gain: float) -> None:
+        """An offloaded step's TL - TS, its TC and its surrogate gain."""
+        record = self.tasks[task]
+        record[2] += extra_s
+        record[3] += communication_s
+        record[6] += gain
+
+    def waited(self, task: int, queuing_s: float) -> None:
+        self.tasks[task][4] += queuing_s
+
+    def completed(self, task: int, done_slot: int) -> None:
+        self.tasks[task][0] = done_slot
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Decisions in the order made; tasks by number (the order they complete in within a
-        slot is the engine's business)."""
+        """Decisions in the order made; tasks by number."""
         decisions = np.array(self.decisions, dtype=list(DECISION_FIELDS.items()))
-        tasks = np.array(sorted(self.tasks), dtype=list(TASK_FIELDS.items()))
+        rows = [
+            (task, done, local + extra, communication, queuing, success + gained)
+            for task, (done, local, extra, communication, queuing, success, gained) in sorted(
+                self.tasks.items()
+            )
+        ]
+        tasks = np.array(rows, dtype=list(TASK_FIELDS.items()))
         columns = {f"decision_{name}": decisions[name] for name in DECISION_FIELDS}
         columns |= {f"task_{name}": tasks[name] for name in TASK_FIELDS}
         return columns
