@@ -344,3 +344,59 @@ def test_hand_checked_slots_queue_and_delays():
     assert result.offload_fraction == pytest.approx(2 / 3)
     assert result.queued_fraction == pytest.approx(1 / 3)
     assert result.utilisation == pytest.approx((4.2 + 1.5) / 6)
+
+
+def test_an_upload_holds_its_band_until_its_bits_are_through():
+    # M = 2, B = B_ref = 1 MHz, all-server. Slot 0: task A is admitted with all of B; its
+    # upload (c = 3000) takes 3 ms. Slot 1: task B's second step is a candidate, but A's upload
+    # still holds all of B, so B cannot be admitted now and is queued (it uploads at B_ref,
+    # 0.5 ms, and starts on the free server slot at 1.5 ms: no wait). With B renewed every
+    # slot it would have been admitted.
+    ms = 1e-3
+    draws = StepDraws(
+        steps=np.array([1, 2]),
+        slm_success=np.array([0.5, 0.25]),
+        context=np.array([10, 10, 20]),
+        new_tokens=np.array([10, 10, 10]),
+        local_s=np.array([0.5, 0.5, 0.5]) * ms,
+        server_s=np.array([2.0, 1.0, 1.5]) * ms,
+        upload=np.array([3000.0, 1000.0, 500.0]),
+        outage=np.zeros(3, dtype=bool),
+        gain=np.array([0.25, 0.0, 0.5]),
+    )
+    config = SimulationConfig(
+        scheduler="all-server", capacity=2, bandwidth_hz=1e6, slots=1, warmup=0, beta=1.0
+    )
+    result = HandRun(config, draws, [True, False, True]).run()
+    assert result.tasks == 2 and result.slots_simulated == 5
+    assert result.queued_fraction == pytest.approx(1 / 3)
+    assert result.communication_ms == pytest.approx((3.0 + 0.5) / 2)
+    assert result.queuing_ms == 0.0
+    assert result.processing_ms == pytest.approx((2.0 + (0.5 + 1.5)) / 2)
+    assert result.utilisation == pytest.approx((5.0 + 1.5) / (2 * 5))
+
+
+@pytest.mark.parametrize("bandwidth_hz", [1e5, 1e6])
+def test_the_band_in_use_never_exceeds_b(bandwidth_hz):
+    # every slot's problem gets what the uploads in flight leave of B, and what it admits
+    # fits in it (the closed-form split hands out exactly that band); when they leave
+    # nothing, nothing can be admitted
+    config = dataclasses.replace(SHORT, bandwidth_hz=bandwidth_hz, capacity=15, scheduler="exact")
+    simulation = Simulation(config)
+    scheduler = SCHEDULERS["exact"]
+    budget = bandwidth_hz / 1e6
+    spans = []
+
+    def checking(data, rng):
+        busy = simulation.uplink.busy_mhz
+        if busy >= budget * (1.0 - 1e-9):
+            assert data.free_slots == 0
+        else:
+            assert data.bandwidth_mhz == pytest.approx(budget - busy, rel=1e-12)
+        spans.append(busy > 0.0)
+        return scheduler(data, rng)
+
+    simulation.schedule = checking
+    simulation.run()
+    assert any(spans)  # uploads did span slots
+    assert simulation.uplink.busy_mhz == pytest.approx(0.0, abs=1e-12 * budget)

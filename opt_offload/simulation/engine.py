@@ -29,10 +29,14 @@ Readings (DESIGN §4, §8):
   PRADA uses its learned A_omega, eq. 33), and TQ_i in queue mode ``given``: the wait a request
   queued now would get from the current server state (the requests in service and the queue,
   FIFO by upload completion), not knowing the slot's other decisions.
-- The bandwidth budget B is per slot, as in the per-slot problem (28): the immediate uploads
-  decided in a slot share B, and those of the next slot get a whole B again even if earlier
-  uploads are still running. A queued request uploads at B_ref (= B unless set) without taking
-  a share of B, as DESIGN §4 prices it.
+- The band B is conserved (:class:`~opt_offload.simulation.uplink.Uplink`): an immediate
+  admission holds its share B_i until its bits are through, c_i / B_i later (which may be
+  several slots on), and a slot's problem (28) shares what the uploads in flight leave,
+  ``B - uplink_busy`` (the admission instance's ``server.uplink_busy_hz``). When they hold all
+  of B nothing can be admitted now: the slot's problem is handed with no free server slot,
+  which under the priced reading is the same problem (queueing needs no band).
+- Priced reading (DESIGN §4): a queued request uploads at B_ref (= B unless set) without
+  taking a share of B.
 - Delays per step (eq. 13): local TS; immediate TC = c_i / B_i and TL; queued TC = c_i / B_ref,
   the actual wait TQ, and TL. A step's processing delay is TS or TL.
 """
@@ -59,11 +63,13 @@ from .schedulers import stage2_scheduler
 from .server import Server
 from .tasks import Channel, ComputeModel, StepDraws, draw_tasks
 from .trace import IMMEDIATE, LOCAL, QUEUED, Trace
+from .uplink import Uplink
 
 ARRIVAL_CHUNK = 256  # slots of arrivals drawn at once (the draws depend on it: a constant)
 PROGRESS_EVERY = 1000  # slots between progress reports
 SLOT_EPS = 1e-9  # a step ending within this fraction of a slot before a boundary ends at it
 MS_PER_S = 1e3
+NO_BAND = 1e-9  # a free band below this fraction of B is none (what the in-flight hold, rounded)
 
 
 # What the slot loop reads of a candidate step: fields of the tuples of Candidates.steps.
@@ -151,6 +157,7 @@ class Simulation:
         self.channel = Channel(config.mean_snr_db, config.snr_threshold_db)
         self.quality = QualitySurrogate.of(self.task_preset.table2)
         self.server = Server(config.capacity)
+        self.uplink = Uplink(config.bandwidth_hz / HZ_PER_MHZ)
         self.wake: defaultdict[int, list[Pending]] = defaultdict(list)
         self.arrivals: list[list[tuple[Pending, int]]] = []  # per slot of the chunk: (task, wake)
         self.totals = Totals()
@@ -284,6 +291,14 @@ class Simulation:
 
     # --- Stage 2 ----------------------------------------------------------------------------
 
+    def free_band(self, now: float) -> float | None:
+        """B - uplink_busy in MHz, the band this slot's uploads share, or None when the
+        uploads in flight hold all of it (to rounding)."""
+        uplink = self.uplink
+        uplink.release(now)
+        band = uplink.free_mhz
+        return band if band > NO_BAND * self.bandwidth_mhz else None
+
     def stage2(self, slot: int, now: float, due: list[Pending]) -> None:
         """Problem A for this slot's candidates (DESIGN §4, queue delays given), its
         decisions, and what they do to each task."""
@@ -294,14 +309,17 @@ class Simulation:
         )
         readies = [now + u for u in queued_upload_s]  # when an upload at B_ref would complete
         server = self.server
+        band, free_slots = self.free_band(now), server.free_slots(now)
+        if band is None:  # uploads in flight hold all of B: nothing can be admitted now
+            band, free_slots = self.bandwidth_mhz, 0
         data = SlotData(
             ids=slot_ids(n),
             eligible=all_eligible(n),
             upload=upload,
             gain=advantage,
             queue_delay_ms=tuple([MS_PER_S * w for w in server.queue_waits(readies)]),
-            free_slots=server.free_slots(now),
-            bandwidth_mhz=self.bandwidth_mhz,
+            free_slots=free_slots,
+            bandwidth_mhz=band,
             reference_bandwidth_mhz=self.queued_upload_mhz,
             beta_per_ms=self.beta_per_ms,
         )
@@ -316,6 +334,7 @@ class Simulation:
                 upload_s = upload[i] / share[i] / MS_PER_S  # TC = c / B_i, eq. (25)
                 hold = upload_s + server_s[i]
                 server.admit(now, hold)
+                self.uplink.hold(now + upload_s, share[i])
                 self.offloaded(task, upload_s, False)
                 self.resume(task, slot + slots_spanned(hold, slot_s) + offload_gap[i])
                 action = IMMEDIATE

@@ -68,13 +68,16 @@ class Trace:
         return columns
 
 
-def save_traces(path: Path, traces: dict[str, Trace], figures: dict[str, dict[str, float]]) -> None:
-    """Several runs' traces and figures (the columns ``figure_names`` and ``figures``), keyed
-    by a run's name, in one compressed ``.npz``."""
+def save_traces(
+    path: Path, traces: dict[str, dict[str, np.ndarray]], figures: dict[str, dict[str, float]]
+) -> None:
+    """Several runs' traces (:meth:`Trace.arrays`, or a run of :func:`load_traces`) and
+    figures (the columns ``figure_names`` and ``figures``), keyed by a run's name, in one
+    compressed ``.npz``."""
     columns = {
         f"{name}/{column}": values
         for name, trace in traces.items()
-        for column, values in trace.arrays().items()
+        for column, values in trace.items()
     }
     for name, run in figures.items():
         columns[f"{name}/figure_names"] = np.array(list(run))
