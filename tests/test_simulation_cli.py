@@ -128,3 +128,8 @@ def test_bench_simulation_reports_rates_ratios_and_targets(capsys):
 def test_bench_simulation_bad_scheduler_exits_2():
     result = run_cli("bench", "simulation", "--slots", "10", "--schedulers", "fastest")
     assert result.returncode == 2 and "scheduler: unknown 'fastest'" in result.stderr
+
+
+def test_simulate_bad_upload_reading_exits_2():
+    result = run_cli("simulate", "--slots", "10", "--upload", "free")
+    assert result.returncode == 2 and "upload: unknown reading 'free'" in result.stderr

@@ -169,6 +169,8 @@ class Simulation:
         self.queued_upload_mhz = config.queued_upload_hz / HZ_PER_MHZ
         self.beta_per_ms = config.beta / MS_PER_S
         self.slot_s = config.slot_s
+        self.shared = config.upload == "shared"
+        self.reading = {"shared": True} if self.shared else {}  # SlotData's field (priced: default)
 
     # --- arrivals -------------------------------------------------------------------------
 
@@ -310,8 +312,9 @@ class Simulation:
         readies = [now + u for u in queued_upload_s]  # when an upload at B_ref would complete
         server = self.server
         band, free_slots = self.free_band(now), server.free_slots(now)
+        blocked = False  # no band at all: under 'shared' no candidate can upload
         if band is None:  # uploads in flight hold all of B: nothing can be admitted now
-            band, free_slots = self.bandwidth_mhz, 0
+            band, free_slots, blocked = self.bandwidth_mhz, 0, self.shared
         data = SlotData(
             ids=slot_ids(n),
             eligible=all_eligible(n),
@@ -322,15 +325,31 @@ class Simulation:
             bandwidth_mhz=band,
             reference_bandwidth_mhz=self.queued_upload_mhz,
             beta_per_ms=self.beta_per_ms,
+            **self.reading,
         )
-        immediate, queued = self.schedule(data, self.scheduler_rng)
-        self.stage2_calls += 1
-        self.stage2_candidates += n
-        share = split_bandwidth(data, immediate) if immediate else {}
+        if blocked:
+            immediate, queued = (), ()
+        else:
+            immediate, queued = self.schedule(data, self.scheduler_rng)
+            self.stage2_calls += 1
+            self.stage2_candidates += n
+        uploading = set(immediate) | set(queued) if self.shared else immediate
+        share = split_bandwidth(data, uploading) if uploading else {}
         slot_s = self.slot_s
         trace = self.trace
         for i, task in enumerate(due):
-            if i in share:
+            if i in queued:
+                if self.shared:  # uploads now in its share of the band, then waits
+                    upload_s = upload[i] / share[i] / MS_PER_S
+                    ready = now + upload_s
+                    self.uplink.hold(ready, share[i])
+                else:  # priced: uploads at B_ref without taking band
+                    ready = readies[i]
+                    upload_s = ready - now
+                self.offloaded(task, upload_s, True)
+                server.enqueue(ready, server_s[i], task)
+                action = QUEUED
+            elif i in share:
                 upload_s = upload[i] / share[i] / MS_PER_S  # TC = c / B_i, eq. (25)
                 hold = upload_s + server_s[i]
                 server.admit(now, hold)
@@ -338,10 +357,6 @@ class Simulation:
                 self.offloaded(task, upload_s, False)
                 self.resume(task, slot + slots_spanned(hold, slot_s) + offload_gap[i])
                 action = IMMEDIATE
-            elif i in queued:
-                self.offloaded(task, readies[i] - now, True)
-                server.enqueue(readies[i], server_s[i], task)
-                action = QUEUED
             else:
                 self.resume(task, slot + local_gap[i])
                 action = LOCAL
