@@ -7,7 +7,9 @@ slots per second of wall-clock time, and slots per CPU-second of this process (t
 process_time), which other processes on a shared machine disturb much less. The medians are
 reported with their ratio to ``all-local`` (the engine alone, no Stage 2 work) from the same
 run, and the targets are checked on the CPU-second rates: at least 30,000 slots with the
-threshold rules and with the fast exact solver, 60,000 with all-local.
+threshold rules and with the fast exact solver, 60,000 with all-local (the priced reading of a
+queued upload), and 10,000 with either Stage 2 solver under the shared reading
+(``--uploads priced,shared``; all-local uploads nothing, so it has one row).
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ DESCRIPTION = (
 )
 SCHEDULERS = "all-local,threshold,exact"
 BASELINE = "all-local"
-TARGET_SLOTS_PER_CPU_S = {"threshold": 30_000, "exact": 30_000, "all-local": 60_000}
+TARGET_SLOTS_PER_CPU_S = {
+    "threshold": 30_000,
+    "exact": 30_000,
+    "all-local": 60_000,
+    "threshold/shared": 10_000,
+    "exact/shared": 10_000,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedulers", default=SCHEDULERS, help=f"default {SCHEDULERS}")
     parser.add_argument("--policy", default="screen", help="Stage 1 policy (screen)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--uploads", default="priced", help="queued-upload readings, e.g. priced,shared (priced)"
+    )
+
+
+def row_name(scheduler: str, upload: str) -> str:
+    return scheduler if upload == "priced" else f"{scheduler}/{upload}"
 
 
 def timed_run(config) -> dict:
@@ -56,13 +71,18 @@ def measure(args: argparse.Namespace) -> dict[str, dict]:
     if args.repeat < 1:
         raise InputError(f"--repeat: must be at least 1, got {args.repeat}")
     names = [name.strip() for name in args.schedulers.split(",") if name.strip()]
+    uploads = [name.strip() for name in args.uploads.split(",") if name.strip()]
     configs = {
-        name: SimulationConfig(scheduler=name, policy=args.policy, slots=args.slots, seed=args.seed)
+        row_name(name, upload): SimulationConfig(
+            scheduler=name, policy=args.policy, slots=args.slots, seed=args.seed, upload=upload
+        )
+        for upload in uploads
         for name in names
+        if upload == "priced" or name != BASELINE  # all-local uploads nothing
     }
     for config in configs.values():
         config.check()
-    runs = {name: [] for name in names}
+    runs = {name: [] for name in configs}
     for _ in range(args.repeat):
         for name, config in configs.items():
             runs[name].append(timed_run(config))

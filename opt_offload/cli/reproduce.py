@@ -130,7 +130,11 @@ def ratio_text(value) -> str:
 def print_table2(rows: list[dict], readings) -> None:
     from rich.table import Table
 
-    table = Table(title="PRADA Table 2: paper, ours (mean of seeds) and ours / paper")
+    table = Table(
+        title="PRADA Table 2: paper, ours (mean over seeds) and ours / paper",
+        caption="acc.: accuracy (ours: the SURROGATE); proc., comm., queue: processing, "
+        "communication, queuing delay per task",
+    )
     for column in ("dataset", "cell", "role", "paper"):
         table.add_column(column, justify="right" if column == "paper" else "left")
     for reading in readings:
@@ -142,6 +146,23 @@ def print_table2(rows: list[dict], readings) -> None:
             cells += [f"{row[reading]:.2f}", ratio_text(row[f"{reading}_ratio"])]
         table.add_row(*cells)
     console.print(table)
+    print_notes(rows, readings)
+
+
+def print_notes(rows: list[dict], readings) -> None:
+    """One note per kind of cell that no reading reproduces within a factor of 1.5."""
+    from ..simulation.reproduce import OFF_BY, note_for
+
+    off = {}
+    for row in rows:
+        note = note_for(row, readings)
+        if note is not None:
+            off.setdefault((row["cell"], note), []).append(row["dataset"])
+    for (cell, note), datasets in off.items():
+        console.print(
+            f"off by more than {OFF_BY}x under every reading: {cell} ({', '.join(datasets)}): "
+            f"{note}"
+        )
 
 
 def format_position(x) -> str:
