@@ -38,7 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     prada.add_argument("--slots", type=int, help="slots with arrivals per run (2000)")
     prada.add_argument("--seeds", type=int, help="seeds 0..N-1 per point (3)")
     prada.add_argument(
-        "--readings", default="priced,shared", help="queued-upload readings (priced,shared)"
+        "--readings",
+        help="queued-upload readings, comma-separated (priced,shared; priced alone where the "
+        "admission solvers lack the shared reading)",
     )
     prada.add_argument("--workers", type=int, help="local processes (default: every core)")
     prada.add_argument(
@@ -51,11 +53,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def settings_of(args: argparse.Namespace):
-    from ..simulation.config import UPLOAD_READINGS
+    from ..simulation.config import UPLOAD_READINGS, shared_reading_solvable
     from ..simulation.reproduce import QUICK, Settings
 
     settings = QUICK if args.quick else Settings()
-    readings = tuple(r.strip() for r in args.readings.split(",") if r.strip())
+    if args.readings is None:
+        readings = UPLOAD_READINGS if shared_reading_solvable() else ("priced",)
+    else:
+        readings = tuple(r.strip() for r in args.readings.split(",") if r.strip())
     problems = [
         f"--readings: unknown {r!r} (known: priced, shared)"
         for r in readings

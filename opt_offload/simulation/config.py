@@ -26,6 +26,15 @@ from .schedulers import SCHEDULERS
 UPLOAD_READINGS = ("priced", "shared")
 
 
+def shared_reading_solvable() -> bool:
+    """Whether Problem A's slot data carry the shared reading the Stage 2 solvers read."""
+    import dataclasses
+
+    from ..models.admission import SlotData
+
+    return any(field.name == "shared" for field in dataclasses.fields(SlotData))
+
+
 @dataclass(frozen=True)
 class SimulationConfig:
     """Arrivals come in slots [0, slots); the run goes on until every task has finished, and
@@ -98,5 +107,10 @@ class SimulationConfig:
         if self.upload not in UPLOAD_READINGS:
             known = ", ".join(UPLOAD_READINGS)
             problems.append(f"upload: unknown reading {self.upload!r} (known: {known})")
+        elif self.upload == "shared" and not shared_reading_solvable():
+            problems.append(
+                "upload: 'shared' needs the admission solvers' shared reading "
+                "(SlotData.shared), which this build does not have"
+            )
         if problems:
             raise InputError(problems)

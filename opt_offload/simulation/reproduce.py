@@ -85,7 +85,7 @@ NOTES = {
     "bit/(bit/s/Hz): 51 us at the whole B = 4e7 Hz, and PRADA uploads about 0.5 steps a "
     "task. Table 2's 0.4 ms/task needs 16x that: contexts of about 2,800 tokens or a band 16x "
     "narrower. Reading Table 3's B as a bit rate (its printed unit, bit/s) gives 32 L / B = "
-    "0.14 ms an upload, still 6x short; the shared reading's smaller shares give 2-3x.",
+    "0.14 ms an upload, still 6x short.",
     "prada_queuing_ms": "Table 2 with Table 3 fixes the server's load: PRADA's processing "
     "(gsm8k 6.0 ms/task) exceeds all-SLM's (3.1) by at least 2.9 ms of LLM time a task "
     "(TL > TS), and lambda = 3 tasks a 1 ms slot keep at least 8.7 of M = 9 slots busy (97%; "
