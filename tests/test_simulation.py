@@ -29,6 +29,7 @@ from opt_offload.simulation.calibration import (
     calibration_draws,
     per_task_ms,
 )
+from opt_offload.simulation.config import shared_reading_solvable
 from opt_offload.simulation.engine import Simulation
 from opt_offload.simulation.presets import PRESETS
 from opt_offload.simulation.quality import QualitySurrogate
@@ -400,3 +401,35 @@ def test_the_band_in_use_never_exceeds_b(bandwidth_hz):
     simulation.run()
     assert any(spans)  # uploads did span slots
     assert simulation.uplink.busy_mhz == pytest.approx(0.0, abs=1e-12 * budget)
+
+
+SHARED = shared_reading_solvable()
+
+
+@pytest.mark.skipif(not SHARED, reason="the admission solvers lack the shared reading")
+@pytest.mark.parametrize("scheduler", ["threshold", "exact"])
+def test_shared_reading_holds_the_band_of_queued_uploads_too(scheduler):
+    # queued uploads take band under 'shared': the uploads in flight never hold more than B,
+    # and a scarce band (B = 1e5) holds queueing back where 'priced' queues freely
+    config = dataclasses.replace(SHORT, bandwidth_hz=1e5, scheduler=scheduler)
+    simulation = Simulation(dataclasses.replace(config, upload="shared"))
+    most = []
+    original = simulation.uplink.hold
+
+    def holding(end_s, band_mhz):
+        original(end_s, band_mhz)
+        most.append(simulation.uplink.busy_mhz)
+
+    simulation.uplink.hold = holding
+    shared = simulation.run()
+    priced = simulate(config)
+    assert max(most) <= 0.1 * (1.0 + 1e-9)
+    assert shared.queued_fraction < priced.queued_fraction
+
+
+@pytest.mark.skipif(SHARED, reason="the admission solvers carry the shared reading")
+def test_shared_reading_without_the_solvers_is_bad_input():
+    from opt_offload.errors import InputError
+
+    with pytest.raises(InputError, match="upload: 'shared' needs"):
+        simulate(dataclasses.replace(SHORT, upload="shared"))
