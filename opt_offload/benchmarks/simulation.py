@@ -100,7 +100,7 @@ def measure(args: argparse.Namespace) -> dict[str, dict]:
 def report(measured: dict[str, dict]) -> None:
     from rich.table import Table
 
-    from ..cli.common import console
+    from ..console import console
 
     base = measured.get(BASELINE)
     table = Table(
