@@ -23,6 +23,7 @@ import numpy as np
 
 from opt_offload.errors import lookup
 from opt_offload.evaluate import evaluate
+from opt_offload.models.assignment import Tightening
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
@@ -45,6 +46,12 @@ MODE = Option(
     choices=("", "lexicographic", "weighted"),
 )
 GAP = Option("mip_gap", float, MIP_GAP, "relative gap at which HiGHS stops and calls optimal")
+TIGHTENING_OPTIONS = (
+    Option("scaled_budgets", bool, True, "(1d) divided by Omega_j (coefficients in (0, 1])"),
+    Option("storage_cover", bool, True, "minimal cover cuts of each edge's storage (1b)"),
+    Option("model_load", bool, True, "(1c) aggregated per edge and model, weighted by (1d)"),
+    Option("symmetry", bool, True, "order interchangeable servers"),
+)
 
 
 def solve_pyomo(
@@ -53,12 +60,21 @@ def solve_pyomo(
     min_throughput: int | None,
     time_limit: float | None,
     mip_gap: float,
+    tightening: Tightening | None,
 ) -> SolverResult:
     from opt_offload.models.assignment import AssignmentData, build_pyomo, pyomo_values
 
-    model = build_pyomo(instance, objective=stage, min_throughput=min_throughput)
+    model = build_pyomo(
+        instance,
+        objective=stage,
+        min_throughput=min_throughput,
+        tightening=tightening or Tightening(),
+    )
     return solve_pyomo_with_highs(
-        model, time_limit, mip_gap, lambda: AssignmentData(instance).decisions(*pyomo_values(model))
+        model,
+        time_limit,
+        mip_gap,
+        lambda: AssignmentData.of(instance).decisions(*pyomo_values(model)),
     )
 
 
@@ -68,7 +84,9 @@ def solve_cvxpy(
     min_throughput: int | None,
     time_limit: float | None,
     mip_gap: float,
+    tightening: Tightening | None,
 ) -> SolverResult:
+    """The plain formulation: the second one, kept free of tightenings as an oracle."""
     import cvxpy as cp
 
     from opt_offload.models.assignment import AssignmentData, build_cvxpy
@@ -91,7 +109,7 @@ def solve_cvxpy(
     found = x.value is not None and (info is None or info.primal_solution_status == 2)
     if status.has_solution and found:
         y_value = y.value if y is not None else None
-        return SolverResult(status, AssignmentData(instance).decisions(x.value, y_value), bound)
+        return SolverResult(status, AssignmentData.of(instance).decisions(x.value, y_value), bound)
     no_solution = Status.ERROR if status.has_solution else status
     return SolverResult(no_solution, None, bound, f"CVXPY: {problem.status}")
 
@@ -105,7 +123,7 @@ def trivial_stage(instance: AssignmentInstance, min_throughput: int | None) -> S
 
     if min_throughput:
         return SolverResult(Status.INFEASIBLE, None, message="no task can be served")
-    decisions = AssignmentData(instance).decisions(np.zeros(0), None)
+    decisions = AssignmentData.of(instance).decisions(np.zeros(0), None)
     return SolverResult(Status.OPTIMAL, decisions, 0.0)
 
 
@@ -117,19 +135,21 @@ def solve_stage(
     backend: str = "pyomo",
     time_limit: float | None = None,
     mip_gap: float = MIP_GAP,
+    tightening: Tightening | None = None,
 ) -> SolverResult:
     """One MILP: ``stage`` is throughput (max S), transmission (min T) or weighted, with
     ``S >= min_throughput`` when given. ``bound`` is the proven bound on that stage's
-    objective. A strict instance with a task no server can take is answered as infeasible
-    before any model is built, naming the tasks."""
+    objective; ``tightening`` (Pyomo only) picks the optional constraint families. A strict
+    instance with a task no server can take is answered as infeasible before any model is
+    built, naming the tasks."""
     from opt_offload.models.assignment import AssignmentData, unservable_tasks
 
     if instance.variant == "strict" and (missing := unservable_tasks(instance)):
         return SolverResult(Status.INFEASIBLE, None, message=unservable_message(missing))
-    if not AssignmentData(instance).pairs:
+    if not AssignmentData.of(instance).pairs:
         return trivial_stage(instance, min_throughput)
     solve = lookup(SOLVE, backend, "backend")
-    return solve(instance, stage, min_throughput, time_limit, mip_gap)
+    return solve(instance, stage, min_throughput, time_limit, mip_gap, tightening)
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -170,8 +190,8 @@ def proven(result: SolverResult) -> str:
     return "(no bound)" if result.bound is None else f"(bound {result.bound:.6g})"
 
 
-def solve_strict(instance: AssignmentInstance, backend: str, time_limit, mip_gap) -> SolverResult:
-    result = min_transmission(instance, backend=backend, time_limit=time_limit, mip_gap=mip_gap)
+def solve_strict(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
+    result = min_transmission(instance, time_limit=time_limit, **options)
     if result.status is not Status.INFEASIBLE:
         return result
     from .infeasibility import explain
@@ -179,13 +199,10 @@ def solve_strict(instance: AssignmentInstance, backend: str, time_limit, mip_gap
     return SolverResult(Status.INFEASIBLE, None, message=explain(instance, time_limit))
 
 
-def solve_lexicographic(
-    instance: AssignmentInstance, backend: str, time_limit, mip_gap
-) -> SolverResult:
+def solve_lexicographic(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
     """Stage 1 gets half the time limit and stage 2 what is left: stage 1 is usually the
     easy one, and stage 2 needs time to prove T."""
     start = time.perf_counter()
-    options = dict(backend=backend, mip_gap=mip_gap)
     first_limit = None if time_limit is None else time_limit / 2
     first = max_throughput(instance, time_limit=first_limit, **options)
     if first.decisions is None:
@@ -209,10 +226,8 @@ def combined_status(first: SolverResult, second: SolverResult) -> Status:
     return Status.TIME_LIMIT if Status.TIME_LIMIT in statuses else Status.FEASIBLE
 
 
-def solve_weighted(instance: AssignmentInstance, backend: str, time_limit, mip_gap) -> SolverResult:
-    result = solve_stage(
-        instance, "weighted", backend=backend, time_limit=time_limit, mip_gap=mip_gap
-    )
+def solve_weighted(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
+    result = solve_stage(instance, "weighted", time_limit=time_limit, **options)
     if result.decisions is None:
         return result
     value = metrics(result.decisions, instance)["weighted"]
@@ -227,16 +242,25 @@ def solve_assignment(
     time_limit: float | None = None,
     mode: str = "",
     mip_gap: float = MIP_GAP,
+    tightening: Tightening | None = None,
 ) -> SolverResult:
+    options = dict(backend=backend, mip_gap=mip_gap, tightening=tightening)
     if instance.variant == "strict":
-        return solve_strict(instance, backend, time_limit, mip_gap)
+        return solve_strict(instance, time_limit, **options)
     chosen = mode or instance.objective.mode
     solver = solve_lexicographic if chosen == "lexicographic" else solve_weighted
-    return solver(instance, backend, time_limit, mip_gap)
+    return solver(instance, time_limit, **options)
 
 
-def register_backend(name: str, backend: str, description: str, requires: tuple[str, ...]):
-    """Register the MILP through one modelling layer; both backends share everything else."""
+def register_backend(
+    name: str,
+    backend: str,
+    description: str,
+    requires: tuple[str, ...],
+    extra: tuple[Option, ...] = (),
+):
+    """Register the MILP through one modelling layer; both backends share everything else.
+    ``extra`` are the tightening switches (the fields of :class:`Tightening`)."""
 
     def run(
         instance: AssignmentInstance,
@@ -244,13 +268,20 @@ def register_backend(name: str, backend: str, description: str, requires: tuple[
         time_limit: float | None = None,
         mode: str = "",
         mip_gap: float = MIP_GAP,
+        **switches: bool,
     ) -> SolverResult:
+        tightening = Tightening(**switches) if extra else None
         return solve_assignment(
-            instance, backend, time_limit=time_limit, mode=mode, mip_gap=mip_gap
+            instance,
+            backend,
+            time_limit=time_limit,
+            mode=mode,
+            mip_gap=mip_gap,
+            tightening=tightening,
         )
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
-    options = (MODE, GAP)
+    options = (MODE, GAP, *extra)
     return register(
         "assignment", name, exact=True, description=description, options=options, requires=requires
     )(run)
@@ -260,8 +291,10 @@ exact = register_backend(
     "exact",
     "pyomo",
     "MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by HiGHS; "
-    "strict: min T, admission: lexicographic (max S, then min T) or weighted",
+    "strict: min T, admission: lexicographic (max S, then min T) or weighted; "
+    "tightenings switchable",
     ("pyomo", "highspy"),
+    TIGHTENING_OPTIONS,
 )
 exact_cvxpy = register_backend(
     "exact-cvxpy",
