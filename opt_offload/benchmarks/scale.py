@@ -6,7 +6,8 @@ Rows (``--rows``, all by default except ``placement``):
 - ``assignment-40``: the generator's ``scale`` preset (1,000 tasks x 21 servers, 40 s horizon),
   lexicographic, through ``exact``; the old path is the same solver with every tightening
   switched off (``scaled_budgets``, ``storage_cover``, ``model_load``, ``symmetry``: the
-  formulation before them). Goal < 10 s.
+  formulation before them); ``--ablate`` adds one solve with each of them off alone, which
+  shows what each buys. Goal < 10 s.
 - ``assignment-20``: the same instance with Omega_j = FLOP/s x 20 s (tighter budgets). Goal:
   proven in < 30 s.
 - ``assignment-3000``: 3,000 tasks x 21 servers (40 s horizon); goal: proven in < 5 min. The
@@ -76,6 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--old-3000", action="store_true", help="also run the plain MILP at 3,000 tasks"
     )
     parser.add_argument(
+        "--ablate",
+        action="store_true",
+        help="assignment-40/-20: also solve with each tightening switched off alone",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=5, help="start-up runs per command (default 5)"
     )
     parser.add_argument("--csv", metavar="PATH", help="write the rows as CSV")
@@ -142,6 +148,10 @@ def assignment_row(row: str, args: argparse.Namespace) -> dict:
         old = solve(instance, "exact", time_limit=args.time_limit, **PLAIN)
         old_s = old.wall_s
         note += f"; old: {outcome(old)}"
+    if args.ablate and row != "assignment-3000":
+        for switch in PLAIN:
+            without = solve(instance, "exact", time_limit=args.time_limit, **{switch: False})
+            note += f"; without {switch}: {without.wall_s:.3g} s {without.status.value}"
     result = record(row, size, old_s, new.wall_s, note)
     if row != "assignment-40" and not proven:
         result["met"] = "no"
