@@ -95,8 +95,8 @@ def test_lagrangian_bound_and_incumbent_against_enumeration():
         assert solution.status in (Status.OPTIMAL, Status.FEASIBLE), seed
         assert_feasible(instance, solution)
         assert solution.objective <= best_s <= solution.bound, seed
-        if solution.status is Status.OPTIMAL:
-            assert solution.objective == best_s == solution.bound, seed
+        if solution.gap == 0:  # a heuristic's incumbent, proven by the bound
+            assert solution.objective == best_s, seed
             proven += 1
     assert proven > 0
 

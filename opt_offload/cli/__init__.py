@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from .. import __version__
 from ..discovery import submodules
 from ..errors import InputError
 from .common import EXIT_BAD_INPUT
@@ -48,6 +49,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Optimisation of LLM inference offloading: admission, assignment and "
         "tensor-placement problems, exact solvers and the papers' heuristics.",
     )
+    parser.add_argument("--version", action="version", version=f"opt-offload {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     single = named_command_module(argv) if argv is not None else None
     if single is not None:

@@ -17,25 +17,16 @@ One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throug
 from __future__ import annotations
 
 import time
-import warnings
 
-import numpy as np
-
-from opt_offload.errors import lookup
 from opt_offload.evaluate import evaluate
 from opt_offload.models.assignment import Tightening
-from opt_offload.registry import Option, SolverResult, register
+from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
-from ..highs import (
-    cvxpy_highs_options,
-    cvxpy_status_table,
-    finite,
-    silence_highs_banner,
-    solve_pyomo_with_highs,
-)
+from ..backends import Limits, solve_with
+from .infeasibility import explain, unservable_message
 
-MIP_GAP = 1e-6
+MIP_GAP = MIP_GAP_OPTION.default
 
 MODE = Option(
     "mode",
@@ -45,7 +36,7 @@ MODE = Option(
     "empty: the instance's objective.mode",
     choices=("", "lexicographic", "weighted"),
 )
-GAP = Option("mip_gap", float, MIP_GAP, "relative gap at which HiGHS stops and calls optimal")
+
 TIGHTENING_OPTIONS = (
     Option("scaled_budgets", bool, True, "(1d) divided by Omega_j (coefficients in (0, 1])"),
     Option("storage_cover", bool, True, "minimal cover cuts of each edge's storage (1b)"),
@@ -53,72 +44,35 @@ TIGHTENING_OPTIONS = (
     Option("symmetry", bool, True, "order interchangeable servers"),
 )
 
+# the registered name -> the backend that solves its MILP
+BACKENDS = {"exact": "pyomo-highs", "exact-cvxpy": "cvxpy-highs"}
 
-def solve_pyomo(
+
+def formulation_of(
     instance: AssignmentInstance,
     stage: str,
     min_throughput: int | None,
-    time_limit: float | None,
-    mip_gap: float,
+    backend: str,
     tightening: Tightening | None,
-) -> SolverResult:
-    from opt_offload.models.assignment import AssignmentData, build_pyomo, pyomo_values
+):
+    """The Pyomo formulation with the chosen tightenings, or the plain CVXPY one (the second
+    formulation, kept free of them as an oracle)."""
+    from opt_offload.models.assignment import cvxpy_formulation, pyomo_formulation
 
-    model = build_pyomo(
-        instance,
-        objective=stage,
-        min_throughput=min_throughput,
-        tightening=tightening or Tightening(),
-    )
-    return solve_pyomo_with_highs(
-        model,
-        time_limit,
-        mip_gap,
-        lambda: AssignmentData.of(instance).decisions(*pyomo_values(model)),
-    )
-
-
-def solve_cvxpy(
-    instance: AssignmentInstance,
-    stage: str,
-    min_throughput: int | None,
-    time_limit: float | None,
-    mip_gap: float,
-    tightening: Tightening | None,
-) -> SolverResult:
-    """The plain formulation: the second one, kept free of tightenings as an oracle."""
-    import cvxpy as cp
-
-    from opt_offload.models.assignment import AssignmentData, build_cvxpy
-
-    problem, x, y = build_cvxpy(instance, objective=stage, min_throughput=min_throughput)
-    silence_highs_banner()
-    with warnings.catch_warnings():
-        # CVXPY warns "may be inaccurate" at a time limit; the status table reports that
-        warnings.simplefilter("ignore", UserWarning)
-        problem.solve(solver=cp.HIGHS, **cvxpy_highs_options(mip_gap, time_limit))
-    status = cvxpy_status_table().get(problem.status, Status.ERROR)
-    info = problem.solver_stats.extra_stats if problem.solver_stats else None
-    bound = None
-    if info is not None and status.has_solution:
-        # CVXPY hands HiGHS a minimisation; our objectives have no constant term, so the
-        # HiGHS dual bound is the bound up to the sign of a maximisation
-        sign = -1.0 if isinstance(problem.objective, cp.Maximize) else 1.0
-        bound = finite(sign * info.mip_dual_bound)
-    # at a limit CVXPY hands back a value even when HiGHS has no primal solution (2 = feasible)
-    found = x.value is not None and (info is None or info.primal_solution_status == 2)
-    if status.has_solution and found:
-        y_value = y.value if y is not None else None
-        return SolverResult(status, AssignmentData.of(instance).decisions(x.value, y_value), bound)
-    no_solution = Status.ERROR if status.has_solution else status
-    return SolverResult(no_solution, None, bound, f"CVXPY: {problem.status}")
-
-
-SOLVE = {"pyomo": solve_pyomo, "cvxpy": solve_cvxpy}
+    if backend.startswith("pyomo"):
+        return pyomo_formulation(
+            instance,
+            objective=stage,
+            min_throughput=min_throughput,
+            tightening=tightening or Tightening(),
+        )
+    return cvxpy_formulation(instance, objective=stage, min_throughput=min_throughput)
 
 
 def trivial_stage(instance: AssignmentInstance, min_throughput: int | None) -> SolverResult:
     """No pair passes the pre-filter (admission; or no tasks): reject every task."""
+    import numpy as np
+
     from opt_offload.models.assignment import AssignmentData
 
     if min_throughput:
@@ -132,24 +86,24 @@ def solve_stage(
     stage: str,
     *,
     min_throughput: int | None = None,
-    backend: str = "pyomo",
+    backend: str = "pyomo-highs",
     time_limit: float | None = None,
     mip_gap: float = MIP_GAP,
     tightening: Tightening | None = None,
 ) -> SolverResult:
     """One MILP: ``stage`` is throughput (max S), transmission (min T) or weighted, with
-    ``S >= min_throughput`` when given. ``bound`` is the proven bound on that stage's
-    objective; ``tightening`` (Pyomo only) picks the optional constraint families. A strict
-    instance with a task no server can take is answered as infeasible before any model is
-    built, naming the tasks."""
+    ``S >= min_throughput`` when given, solved by the named backend (``tightening``: the
+    Pyomo model's optional constraint families). ``bound`` is the proven
+    bound on that stage's objective. A strict instance with a task no server can take is
+    answered as infeasible before any model is built, naming the tasks."""
     from opt_offload.models.assignment import AssignmentData, unservable_tasks
 
     if instance.variant == "strict" and (missing := unservable_tasks(instance)):
         return SolverResult(Status.INFEASIBLE, None, message=unservable_message(missing))
     if not AssignmentData.of(instance).pairs:
         return trivial_stage(instance, min_throughput)
-    solve = lookup(SOLVE, backend, "backend")
-    return solve(instance, stage, min_throughput, time_limit, mip_gap, tightening)
+    formulation = formulation_of(instance, stage, min_throughput, backend, tightening)
+    return solve_with(backend, formulation, Limits(time_limit, mip_gap))
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -164,14 +118,6 @@ def min_transmission(
     return solve_stage(instance, "transmission", min_throughput=min_throughput, **options)
 
 
-def unservable_message(tasks: list[str]) -> str:
-    return (
-        f"infeasible: {', '.join(tasks)} "
-        f"{'has' if len(tasks) == 1 else 'have'} no server that meets QoS (1e), can hold the "
-        "model (1b)/(1c) and fits the workload in its budget (1d)"
-    )
-
-
 def metrics(decisions: dict, instance: AssignmentInstance) -> dict:
     """S, T and the weighted value of a stage's decisions, from the shared evaluator."""
     return evaluate(instance, decisions).metrics
@@ -179,9 +125,7 @@ def metrics(decisions: dict, instance: AssignmentInstance) -> dict:
 
 def remaining(time_limit: float | None, start: float) -> float | None:
     """What is left of the limit; at least a moment, so that HiGHS still returns its bound."""
-    if time_limit is None:
-        return None
-    return max(time_limit - (time.perf_counter() - start), 0.01)
+    return Limits(time_limit).after(start).time_limit
 
 
 def proven(result: SolverResult) -> str:
@@ -191,12 +135,14 @@ def proven(result: SolverResult) -> str:
 
 
 def solve_strict(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
+    """Min T; a proven infeasibility is explained within what is left of the limit."""
+    start = time.perf_counter()
     result = min_transmission(instance, time_limit=time_limit, **options)
     if result.status is not Status.INFEASIBLE:
         return result
-    from .infeasibility import explain
-
-    return SolverResult(Status.INFEASIBLE, None, message=explain(instance, time_limit))
+    return SolverResult(
+        Status.INFEASIBLE, None, message=explain(instance, remaining(time_limit, start))
+    )
 
 
 def solve_lexicographic(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
@@ -232,7 +178,7 @@ def solve_weighted(instance: AssignmentInstance, time_limit, **options) -> Solve
         return result
     value = metrics(result.decisions, instance)["weighted"]
     message = f"weighted: w_S S - w_T T = {value:.9g} {proven(result)}"
-    return SolverResult(result.status, result.decisions, None, message)
+    return SolverResult(result.status, result.decisions, None, message, proves_objective=False)
 
 
 def solve_assignment(
@@ -252,15 +198,12 @@ def solve_assignment(
     return solver(instance, time_limit, **options)
 
 
-def register_backend(
-    name: str,
-    backend: str,
-    description: str,
-    requires: tuple[str, ...],
-    extra: tuple[Option, ...] = (),
+def register_exact(
+    name: str, description: str, requires: tuple[str, ...], extra: tuple[Option, ...] = ()
 ):
-    """Register the MILP through one modelling layer; both backends share everything else.
-    ``extra`` are the tightening switches (the fields of :class:`Tightening`)."""
+    """Register the MILP through one backend (``BACKENDS[name]``); both share everything else.
+    ``extra``: the tightening switches (the fields of :class:`Tightening`)."""
+    backend = BACKENDS[name]
 
     def run(
         instance: AssignmentInstance,
@@ -270,35 +213,32 @@ def register_backend(
         mip_gap: float = MIP_GAP,
         **switches: bool,
     ) -> SolverResult:
-        tightening = Tightening(**switches) if extra else None
         return solve_assignment(
             instance,
             backend,
             time_limit=time_limit,
             mode=mode,
             mip_gap=mip_gap,
-            tightening=tightening,
+            tightening=Tightening(**switches) if extra else None,
         )
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
-    options = (MODE, GAP, *extra)
+    options = (MODE, MIP_GAP_OPTION, *extra)
     return register(
         "assignment", name, exact=True, description=description, options=options, requires=requires
     )(run)
 
 
-exact = register_backend(
+exact = register_exact(
     "exact",
-    "pyomo",
     "MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by HiGHS; "
-    "strict: min T, admission: lexicographic (max S, then min T) or weighted; "
-    "tightenings switchable",
+    "strict: min T, admission: lexicographic (max S, then min T) or weighted; tightenings "
+    "switchable",
     ("pyomo", "highspy"),
     TIGHTENING_OPTIONS,
 )
-exact_cvxpy = register_backend(
+exact_cvxpy = register_exact(
     "exact-cvxpy",
-    "cvxpy",
     "the same MILP stated in CVXPY (vectorised), solved by HiGHS through CVXPY",
     ("cvxpy", "highspy"),
 )

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from opt_offload.evaluate.result import exceeds
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
+from opt_offload.tolerance import exceeds
 
 MAX_MODELS = 12  # deployment sets are enumerated: at most 2^12 subsets per edge
 ITERATIONS = 400
@@ -328,4 +328,4 @@ def lagrangian(
         bound = bound_s
     status = Status.OPTIMAL if proven(bound, value, mip_gap) else Status.FEASIBLE
     decisions = data.decisions(x, deployment_vector(data, blocks, choice))
-    return SolverResult(status, decisions, bound_s, message)
+    return SolverResult(status, decisions, bound_s, message, proves_objective=bound_s is not None)
