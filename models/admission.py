@@ -44,7 +44,7 @@ class SlotData:
     gain: tuple[float, ...]  # g_i = Q(x_i,1) - Q(x_i,0)
     queue_delay_ms: tuple[float, ...]  # TQ_i
     free_slots: int  # M - |M_t|
-    bandwidth_mhz: float  # B
+    bandwidth_mhz: float  # B - uplink_busy_hz: the band this slot's uploads share
     reference_bandwidth_mhz: float  # B_ref, at which a queued request's upload is priced
     beta_per_ms: float
 
@@ -64,7 +64,7 @@ class SlotData:
             gain=tuple(c.gain for c in instance.candidates),
             queue_delay_ms=tuple(MS_PER_S * delays[c.id] for c in instance.candidates),
             free_slots=instance.server.free_slots,
-            bandwidth_mhz=instance.bandwidth_hz / HZ_PER_MHZ,
+            bandwidth_mhz=instance.available_bandwidth_hz / HZ_PER_MHZ,
             reference_bandwidth_mhz=instance.reference_bandwidth_hz / HZ_PER_MHZ,
             beta_per_ms=instance.beta / MS_PER_S,
         )

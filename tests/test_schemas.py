@@ -95,6 +95,26 @@ def test_admission_busy_longer_than_capacity():
     assert problems_of(data) == ["server.busy_remaining_s: 2 in-flight requests exceed capacity 1"]
 
 
+def test_admission_uplink_busy_must_leave_band():
+    server = {**ADMISSION["server"], "uplink_busy_hz": ADMISSION["bandwidth_hz"]}
+    (problem,) = problems_of(admission(server=server))
+    assert problem.startswith("server.uplink_busy_hz: ") and "must be below it" in problem
+    server["uplink_busy_hz"] = -1.0
+    assert problems_of(admission(server=server)) == [
+        "server.uplink_busy_hz: Input should be greater than or equal to 0"
+    ]
+    server["uplink_busy_hz"] = 0.25 * ADMISSION["bandwidth_hz"]
+    instance = parse_instance(admission(server=server))
+    assert instance.available_bandwidth_hz == 0.75 * ADMISSION["bandwidth_hz"]
+
+
+def test_admission_queue_upload_reading():
+    assert parse_instance(admission()).queue.upload == "priced"
+    assert parse_instance(admission(queue={"upload": "shared"})).shared_upload
+    (problem,) = problems_of(admission(queue={"upload": "free"}))
+    assert problem.startswith("queue.upload: ")
+
+
 def test_admission_given_queue_delay_is_required():
     data = admission()
     del data["candidates"][1]["queue_delay_s"]

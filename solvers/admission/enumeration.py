@@ -34,7 +34,7 @@ def closed_form_decisions(
     total = sum(roots)
     return {
         c.id: AdmissionDecision(
-            action=a, bandwidth_hz=instance.bandwidth_hz * r / total if r else 0.0
+            action=a, bandwidth_hz=instance.available_bandwidth_hz * r / total if r else 0.0
         )
         for c, a, r in zip(instance.candidates, actions, roots)
     }
