@@ -35,6 +35,7 @@ pruned nodes (at most the optimum plus the pruning tolerance) or the optimum its
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -87,6 +88,13 @@ class Search:
 
     def __post_init__(self) -> None:
         self.tolerance = PRUNE_TOL * max(1.0, sum(self.gains))
+        # prefix sums of p and u in the ratio order, and the prices t = p_k / 2 u_k at which
+        # item k's Lagrangian term p_k - 2 t u_k changes sign (descending)
+        self.prefix_gain = list(itertools.accumulate(self.gains, initial=0.0))
+        self.prefix_weight = list(itertools.accumulate(self.weights, initial=0.0))
+        self.half_ratio = [
+            p / (2.0 * w) if w > 0.0 else math.inf for p, w in zip(self.gains, self.weights)
+        ]
 
     def offer(self, value: float, items: tuple[tuple[int, int], ...], weight: float) -> None:
         if value > self.best_value:
@@ -105,10 +113,40 @@ class Search:
             free = [r[k] - c for k, c in zip(rest, cost)] if r else []
             return best_completion(slot, free, left)
 
+        dual = math.inf if r else self.dual_bound(j, gain, weight)
+        if dual <= self.best_value + self.tolerance:
+            return dual  # prunes already; the O(n) bounds below are not needed
         return min(
+            dual,
             gain - weight * weight + completion(singleton),
             gain - 2.0 * t * weight + t * t + completion(linear),
         )
+
+    def dual_bound(self, j: int, gain: float, weight: float) -> float:
+        """The linearisation at this node's best price t (slots relaxed): with items in ratio
+        order the positive terms p_k - 2 t u_k of items j.. are a prefix j..m-1, and the dual
+        ``G - 2 t W + t^2 + sum_{j..m-1} (p_k - 2 t u_k)`` is least at t = W + U_{j..m-1}
+        clamped to the prefix's price range. That m is found by bisection (W + U_{j..m-1}
+        rises and the prices fall with m); every t gives a valid bound, so the least of m's
+        neighbours is taken."""
+        n = len(self.gains)
+        pa, pu, half = self.prefix_gain, self.prefix_weight, self.half_ratio
+
+        def at(m: int) -> float:
+            low = half[m] if m < n else 0.0
+            high = half[m - 1] if m > j else math.inf
+            total = weight + pu[m] - pu[j]
+            t = min(max(total, low), high)
+            return gain + pa[m] - pa[j] - 2.0 * t * total + t * t
+
+        first, last = j, n  # the first m whose unconstrained price reaches its range
+        while first < last:
+            m = (first + last) // 2
+            if weight + pu[m] - pu[j] >= (half[m] if m < n else 0.0):
+                last = m
+            else:
+                first = m + 1
+        return min(at(m) for m in (first - 1, first, first + 1) if j <= m <= n)
 
     def lagrangian_incumbent(self) -> None:
         """Prefixes of the ranking by p_i - 2 t u_i (the top K), then of the positive
@@ -130,6 +168,46 @@ class Search:
                 self.offer(gain - weight * weight, tuple(chosen[: n + 1]), weight)
             t = self.best_weight
 
+    def swap_incumbent(self) -> None:
+        """Best single add, drop or swap of the incumbent (immediate items only), repeated
+        while it improves: on slots whose ratios p_i / u_i are near equal (subset sum) the
+        Lagrangian sets miss the target sum u by up to an item, and one swap closes most of
+        it. Vectorised with numpy: every (out, in) pair at once."""
+        import numpy as np
+
+        a, u = np.array(self.gains), np.array(self.weights)
+        inside = np.zeros(len(a), dtype=bool)
+        inside[[k for k, _ in self.best_items]] = True
+        for _ in range(K_MAX):
+            gain, weight = float(a[inside].sum()), float(u[inside].sum())
+            value = gain - weight * weight
+            ins, outs = np.flatnonzero(~inside), np.flatnonzero(inside)
+            moves = []  # (value, out or -1, in or -1)
+            if len(ins) and inside.sum() < self.capacity:
+                added = gain + a[ins] - (weight + u[ins]) ** 2
+                moves.append((added.max(), -1, ins[added.argmax()]))
+            if len(outs):
+                dropped = gain - a[outs] - (weight - u[outs]) ** 2
+                moves.append((dropped.max(), outs[dropped.argmax()], -1))
+            if len(ins) and len(outs):
+                swapped = (
+                    gain
+                    + a[ins][None, :]
+                    - a[outs][:, None]
+                    - (weight + u[ins][None, :] - u[outs][:, None]) ** 2
+                )
+                o, i = np.unravel_index(swapped.argmax(), swapped.shape)
+                moves.append((swapped[o, i], outs[o], ins[i]))
+            best, out, into = max(moves, default=(value, -1, -1))
+            if best <= value:
+                break
+            if out >= 0:
+                inside[out] = False
+            if into >= 0:
+                inside[into] = True
+            items = tuple((int(k), IMMEDIATE) for k in np.flatnonzero(inside))
+            self.offer(float(best), items, float(u[inside].sum()))
+
     def out_of_time(self) -> bool:
         if (
             self.deadline is not None
@@ -143,6 +221,9 @@ class Search:
         """Depth first over an explicit stack of (item, gain, weight, slots left, choices),
         choices a linked list (item, choice, parent) so that a node costs O(1) memory."""
         self.lagrangian_incumbent()
+        root = self.upper_bound(0, 0.0, 0.0, self.capacity) if self.gains else -math.inf
+        if not self.queue_gains and root > self.best_value + self.tolerance:
+            self.swap_incumbent()
         a, r, u = self.gains, self.queue_gains, self.weights
         n = len(a)
         stack = [(0, 0.0, 0.0, self.capacity, None)]
