@@ -113,7 +113,7 @@ class Search:
             free = [r[k] - c for k, c in zip(rest, cost)] if r else []
             return best_completion(slot, free, left)
 
-        dual = math.inf if r else self.dual_bound(j, gain, weight)
+        dual = self.dual_bound(j, gain, weight)
         if dual <= self.best_value + self.tolerance:
             return dual  # prunes already; the O(n) bounds below are not needed
         return min(
@@ -123,7 +123,8 @@ class Search:
         )
 
     def dual_bound(self, j: int, gain: float, weight: float) -> float:
-        """The linearisation at this node's best price t (slots relaxed): with items in ratio
+        """The linearisation at this node's best price t, slots relaxed (then a queued choice,
+        r_i <= p_i, never beats a slot, so the bound holds for both readings): with items in ratio
         order the positive terms p_k - 2 t u_k of items j.. are a prefix j..m-1, and the dual
         ``G - 2 t W + t^2 + sum_{j..m-1} (p_k - 2 t u_k)`` is least at t = W + U_{j..m-1}
         clamped to the prefix's price range. That m is found by bisection (W + U_{j..m-1}
