@@ -31,6 +31,7 @@ from ..generators.admission import (
     TABLE3_BANDWIDTH_HZ,
     SlotSettings,
     generate_slot,
+    with_upload,
 )
 from . import median_time
 
@@ -119,18 +120,14 @@ def timer(name: str):
         return highs_round_time
     if name == SHARED:
         spec = get_solver(KIND, "exact")
-        return lambda instance, min_total_s: time_solver(spec, shared(instance), min_total_s)
+        return lambda instance, min_total_s: time_solver(
+            spec, with_upload(instance, "shared"), min_total_s
+        )
     spec = get_solver(KIND, name)
     missing = spec.missing_backends()
     if missing:
         raise InputError(f"solver {spec.name!r} needs {', '.join(missing)}")
     return lambda instance, min_total_s: time_solver(spec, instance, min_total_s)
-
-
-def shared(instance):
-    """The instance read with queue.upload = shared."""
-    queue = instance.queue.model_copy(update={"upload": "shared"})
-    return type(instance).model_validate({**instance.model_dump(), "queue": queue.model_dump()})
 
 
 def measure(args: argparse.Namespace) -> dict[tuple[int, str], float]:

@@ -170,6 +170,13 @@ def given_queue_delays(document: dict) -> None:
         c["queue_delay_s"] = waits[c["id"]]
 
 
+def with_upload(instance: AdmissionInstance, upload: str) -> AdmissionInstance:
+    """The same slot read with ``queue.upload = upload`` ('priced' or 'shared')."""
+    document = instance.model_dump()
+    document["queue"]["upload"] = upload
+    return AdmissionInstance.model_validate(document)
+
+
 def subset_sum_slot(
     candidates: int, seed: int = 0, spread: float = 1e-3, upload: str = "priced"
 ) -> AdmissionInstance:
