@@ -50,6 +50,8 @@ from .common import K_MAX, SlotAnswer, best_alternative, solve_slot
 PRUNE_TOL = 1e-12
 # The clock is read every so many nodes (a node costs a few microseconds).
 CLOCK_EVERY = 256
+# Golden-section steps of the slot price lambda of the dual bound (shared reading).
+SLOT_PRICE_STEPS = 24
 # The choices of an item at a node.
 IMMEDIATE, QUEUED = 0, 1
 NO_QUEUE = -math.inf  # r_i of an item that cannot be queued in the band (reading 'priced')
@@ -79,6 +81,7 @@ class Search:
     weights: list[float]  # u_i
     capacity: int
     deadline: float | None
+    slot_price: float = 0.0  # lambda >= 0, the price of a slot in the dual bound
     best_value: float = 0.0  # the empty set
     best_items: tuple[tuple[int, int], ...] = ()  # (item, IMMEDIATE or QUEUED)
     best_weight: float = 0.0
@@ -90,10 +93,11 @@ class Search:
         self.tolerance = PRUNE_TOL * max(1.0, sum(self.gains))
         # prefix sums of p and u in the ratio order, and the prices t = p_k / 2 u_k at which
         # item k's Lagrangian term p_k - 2 t u_k changes sign (descending)
-        self.prefix_gain = list(itertools.accumulate(self.gains, initial=0.0))
+        self.dual_gains = dual_gains = dual_values(self.gains, self.queue_gains, self.slot_price)
+        self.prefix_gain = list(itertools.accumulate(dual_gains, initial=0.0))
         self.prefix_weight = list(itertools.accumulate(self.weights, initial=0.0))
         self.half_ratio = [
-            p / (2.0 * w) if w > 0.0 else math.inf for p, w in zip(self.gains, self.weights)
+            p / (2.0 * w) if w > 0.0 else math.inf for p, w in zip(dual_gains, self.weights)
         ]
 
     def offer(self, value: float, items: tuple[tuple[int, int], ...], weight: float) -> None:
@@ -113,7 +117,7 @@ class Search:
             free = [r[k] - c for k, c in zip(rest, cost)] if r else []
             return best_completion(slot, free, left)
 
-        dual = self.dual_bound(j, gain, weight)
+        dual = self.dual_bound(j, gain, weight, left)
         if dual <= self.best_value + self.tolerance:
             return dual  # prunes already; the O(n) bounds below are not needed
         return min(
@@ -122,14 +126,15 @@ class Search:
             gain - 2.0 * t * weight + t * t + completion(linear),
         )
 
-    def dual_bound(self, j: int, gain: float, weight: float) -> float:
-        """The linearisation at this node's best price t, slots relaxed (then a queued choice,
-        r_i <= p_i, never beats a slot, so the bound holds for both readings): with items in ratio
-        order the positive terms p_k - 2 t u_k of items j.. are a prefix j..m-1, and the dual
-        ``G - 2 t W + t^2 + sum_{j..m-1} (p_k - 2 t u_k)`` is least at t = W + U_{j..m-1}
-        clamped to the prefix's price range. That m is found by bisection (W + U_{j..m-1}
-        rises and the prices fall with m); every t gives a valid bound, so the least of m's
-        neighbours is taken."""
+    def dual_bound(self, j: int, gain: float, weight: float, left: int) -> float:
+        """The Lagrangian dual at this node's best band price t, the slots priced at lambda:
+        each open item is then worth ``v_k = max(p_k - lambda, r_k)`` whatever its choice and
+        the free slots ``left lambda``. With items in the order of v_k / u_k the positive terms
+        v_k - 2 t u_k of items j.. are a prefix j..m-1, and the dual
+        ``G + left lambda - 2 t W + t^2 + sum_{j..m-1} (v_k - 2 t u_k)`` is least at
+        t = W + U_{j..m-1} clamped to the prefix's price range. That m is found by bisection
+        (W + U_{j..m-1} rises and the prices fall with m); every t >= 0 and lambda >= 0 give a
+        valid bound, so the least of m's neighbours is taken."""
         n = len(self.gains)
         pa, pu, half = self.prefix_gain, self.prefix_weight, self.half_ratio
 
@@ -138,7 +143,9 @@ class Search:
             high = half[m - 1] if m > j else math.inf
             total = weight + pu[m] - pu[j]
             t = min(max(total, low), high)
-            return gain + pa[m] - pa[j] - 2.0 * t * total + t * t
+            return base + pa[m] - pa[j] - 2.0 * t * total + t * t
+
+        base = gain + left * self.slot_price
 
         first, last = j, n  # the first m whose unconstrained price reaches its range
         while first < last:
@@ -167,7 +174,37 @@ class Search:
                 gain += a[k] if choice == IMMEDIATE else r[k]
                 weight += u[k]
                 self.offer(gain - weight * weight, tuple(chosen[: n + 1]), weight)
+            if r:
+                self.uploading_prefixes(t)
             t = self.best_weight
+
+    def uploading_prefixes(self, t: float) -> None:
+        """Shared reading: prefixes of the ranking by ``v_k - 2 t u_k`` (v_k the value at the
+        slot price), each with its K largest gains of a slot over the queue, p_k - r_k, given
+        a slot (a heap keeps them as the prefix grows)."""
+        a, r, u = self.gains, self.queue_gains, self.weights
+        ranked = sorted(range(len(a)), key=lambda k: self.dual_gains[k] - 2.0 * t * u[k])
+        ranked.reverse()
+        slots: list[tuple[float, int]] = []  # min-heap of (p_k - r_k, k) given a slot
+        gain = weight = 0.0
+        best = (self.best_value, None)
+        for n, k in enumerate(ranked):
+            gain, weight = gain + r[k], weight + u[k]
+            if self.capacity:
+                bonus = (a[k] - r[k], k)
+                if len(slots) < self.capacity:
+                    heapq.heappush(slots, bonus)
+                    gain += bonus[0]
+                elif bonus > slots[0]:
+                    gain += bonus[0] - heapq.heapreplace(slots, bonus)[0]
+            if gain - weight * weight > best[0]:
+                best = (gain - weight * weight, (n, {k for _, k in slots}, weight))
+        if best[1] is not None:
+            n, immediate, weight = best[1]
+            items = tuple(
+                (k, IMMEDIATE if k in immediate else QUEUED) for k in sorted(ranked[: n + 1])
+            )
+            self.offer(best[0], items, weight)
 
     def swap_incumbent(self) -> None:
         """Best single add, drop or swap of the incumbent (immediate items only), repeated
@@ -220,8 +257,8 @@ class Search:
 
     def run(self) -> None:
         """Depth first over an explicit stack of (item, gain, weight, slots left, choices),
-        choices a linked list (item, choice, parent) so that a node costs O(1) memory."""
-        self.lagrangian_incumbent()
+        choices a linked list (item, choice, parent) so that a node costs O(1) memory. The
+        Lagrangian incumbent is in place (:func:`search_of`)."""
         root = self.upper_bound(0, 0.0, 0.0, self.capacity) if self.gains else -math.inf
         if not self.queue_gains and root > self.best_value + self.tolerance:
             self.swap_incumbent()
@@ -249,6 +286,22 @@ class Search:
                 stack.append((j + 1, gain + a[j], weight + u[j], left - 1, (j, IMMEDIATE, chosen)))
 
 
+def dual_values(gains: list[float], queue_gains: list[float], slot_price: float) -> list[float]:
+    """v_k = max(p_k - lambda, r_k): an item's best value when a slot costs lambda."""
+    if not queue_gains:
+        return [p - slot_price for p in gains]
+    return [max(p - slot_price, r) for p, r in zip(gains, queue_gains)]
+
+
+def slot_price_of(gains: list[float], queue_gains: list[float], capacity: int) -> float:
+    """lambda for the dual bound: the (K+1)-th largest gain of a slot over the queue,
+    p_k - r_k, so that at most K items prefer a slot at that price (0 without a queue
+    choice, where the prefix order is that of p_k / u_k)."""
+    if not queue_gains or len(gains) <= capacity:
+        return 0.0
+    return sorted((p - r for p, r in zip(gains, queue_gains)), reverse=True)[capacity]
+
+
 def unwind(chosen) -> tuple[tuple[int, int], ...]:
     """The (item, choice) pairs of a node's linked list, in item order."""
     items = []
@@ -268,6 +321,7 @@ class Items:
     weights: list[float]
     base: float  # sum of the values of the alternatives the gains are measured against
     queued_alternative: frozenset[int]  # 'priced': left out of A, these are queued
+    slot_price: float  # lambda of the dual bound
 
 
 def search_items(data: SlotData) -> Items:
@@ -287,28 +341,85 @@ def search_items(data: SlotData) -> Items:
         weight = math.sqrt(scale * data.upload[i])
         if max(gain, queue_gain) > weight * weight:
             kept.append((i, gain, queue_gain, weight))
-    kept.sort(key=lambda item: item[1] / item[3] if item[3] > 0 else math.inf, reverse=True)
-    return Items(
+    items = Items(
         positions=[i for i, _, _, _ in kept],
         gains=[p for _, p, _, _ in kept],
         queue_gains=[q for _, _, q, _ in kept] if data.shared else [],
         weights=[w for _, _, _, w in kept],
         base=base,
         queued_alternative=queued,
+        slot_price=0.0,
     )
+    return at_slot_price(items, slot_price_of(items.gains, items.queue_gains, data.free_slots))
+
+
+def at_slot_price(items: Items, price: float) -> Items:
+    """The items in the order of v_k / u_k at slot price lambda (the dual bound's order)."""
+    values = dual_values(items.gains, items.queue_gains, price)
+    order = sorted(
+        range(len(values)),
+        key=lambda k: values[k] / items.weights[k] if items.weights[k] > 0 else math.inf,
+        reverse=True,
+    )
+    return Items(
+        positions=[items.positions[k] for k in order],
+        gains=[items.gains[k] for k in order],
+        queue_gains=[items.queue_gains[k] for k in order] if items.queue_gains else [],
+        weights=[items.weights[k] for k in order],
+        base=items.base,
+        queued_alternative=items.queued_alternative,
+        slot_price=price,
+    )
+
+
+def search_of(items: Items, capacity: int, deadline: float | None) -> Search:
+    search = Search(
+        gains=items.gains,
+        queue_gains=items.queue_gains,
+        weights=items.weights,
+        capacity=capacity,
+        deadline=deadline,
+        slot_price=items.slot_price,
+    )
+    search.lagrangian_incumbent()
+    return search
+
+
+def root_dual(items: Items, capacity: int, price: float) -> float:
+    ordered = at_slot_price(items, price)
+    return search_of(ordered, capacity, None).dual_bound(0, 0.0, 0.0, capacity)
+
+
+def best_slot_price(items: Items, capacity: int) -> float:
+    """lambda that (nearly) minimises the root's dual bound: the dual is jointly convex in the
+    band price t and lambda, so its least value over t is convex in lambda and a golden-section
+    search finds it (any lambda >= 0 gives a valid bound; this one only makes it tight)."""
+    lo, hi = 0.0, max(p - r for p, r in zip(items.gains, items.queue_gains))
+    ratio = (math.sqrt(5.0) - 1.0) / 2.0
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = root_dual(items, capacity, a), root_dual(items, capacity, b)
+    for _ in range(SLOT_PRICE_STEPS):
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = root_dual(items, capacity, a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = root_dual(items, capacity, b)
+    return a if fa <= fb else b
 
 
 def solve_closed_form(data: SlotData, time_limit: float | None = None) -> SlotAnswer:
     """Exact inner solve of mode ``given`` by branch-and-bound (module docstring)."""
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     items = search_items(data)
-    search = Search(
-        gains=items.gains,
-        queue_gains=items.queue_gains,
-        weights=items.weights,
-        capacity=data.free_slots,
-        deadline=deadline,
-    )
+    search = search_of(items, data.free_slots, deadline)
+    root = search.upper_bound(0, 0.0, 0.0, data.free_slots) if items.gains else -math.inf
+    if items.queue_gains and root > search.best_value + search.tolerance:
+        # the root does not prune: tighten the dual's slot price before searching
+        items = at_slot_price(items, best_slot_price(items, data.free_slots))
+        search = search_of(items, data.free_slots, deadline)
     search.run()
     immediate = frozenset(items.positions[k] for k, c in search.best_items if c == IMMEDIATE)
     queued = frozenset(items.positions[k] for k, c in search.best_items if c == QUEUED)

@@ -100,6 +100,9 @@ from .common import K_MAX, as_plain, best_alternative, decisions_of
 
 # Relative distance below a price at which "the set just below it" is read off.
 BELOW = 1e-9
+# Up to this many lines the crossings are all listed (n^2 / 2 of them, cheap for small n);
+# beyond, the pieces are found around each probe of a bisection (n log n a probe).
+LISTED_LINES = 48
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,38 @@ def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
         return rules_at(data, case, 0.0, variant)
     r_max = sum(math.sqrt(data.beta_per_ms * data.upload[i]) for i in data.candidates)
     r_max /= data.bandwidth_mhz  # at this price every set fits
-    ends = breakpoints(ranked_lines(data, case, variant), case, r_max) + [r_max]  # piece ends
+    lines = ranked_lines(data, case, variant)
+    kinetic = case == "competitive" and not data.shared and variant.queue_upload != "paper"
+    if kinetic and len(lines) > LISTED_LINES:
+        left, end, before, outcome = kinetic_fitting_piece(data, case, variant, lines, r_max)
+    else:
+        left, end, before, outcome = listed_fitting_piece(data, case, variant, lines, r_max)
+    r_fit = math.sqrt(data.beta_per_ms) * sum(
+        math.sqrt(data.upload[i]) for i in banded(data, outcome)
+    )
+    r_fit /= data.bandwidth_mhz
+    if r_fit > left:  # mu* inside the piece
+        r = just_below(r_fit, left)
+    elif before is not None:  # mu* where the set changes: the set of the piece before
+        r = just_below(left, before)
+    else:  # every price fits (nothing is worth admitting)
+        r = 0.5 * end
+    return rules_at(data, case, r * r, variant)
+
+
+Piece = tuple[float, float, float | None, Outcome]  # (left, end], left of the one before, rules
+
+
+def fits(data: SlotData, outcome: Outcome, end: float) -> bool:
+    return demand(data, banded(data, outcome), end**2) <= data.bandwidth_mhz
+
+
+def listed_fitting_piece(
+    data: SlotData, case: str, variant: Variant, lines: list[tuple[float, float]], r_max: float
+) -> Piece:
+    """The first piece that fits at its right end, by binary search over the listed pieces
+    (every pairwise crossing: O(n^2) of them)."""
+    ends = breakpoints(lines, case, r_max) + [r_max]  # piece ends
     lefts = [0.0] + ends[:-1]
     pieces = {}
 
@@ -270,23 +304,61 @@ def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
             pieces[j] = rules_at(data, case, r * r, variant)
         return pieces[j]
 
-    first, last = 0, len(ends) - 1  # the first piece that fits at its right end
+    first, last = 0, len(ends) - 1
     while first < last:
         j = (first + last) // 2
-        if demand(data, banded(data, on_piece(j)), ends[j] ** 2) <= data.bandwidth_mhz:
+        if fits(data, on_piece(j), ends[j]):
             last = j
         else:
             first = j + 1
-    admitted = banded(data, on_piece(first))
-    r_fit = math.sqrt(data.beta_per_ms) * sum(math.sqrt(data.upload[i]) for i in admitted)
-    r_fit /= data.bandwidth_mhz
-    if r_fit > lefts[first]:  # mu* inside the piece
-        r = just_below(r_fit, lefts[first])
-    elif first > 0:  # mu* where the set changes: the set of the piece before
-        r = just_below(lefts[first], lefts[first - 1])
-    else:  # every price fits (nothing is worth admitting)
-        r = 0.5 * ends[0]
-    return rules_at(data, case, r * r, variant)
+    before = lefts[first - 1] if first > 0 else None
+    return lefts[first], ends[first], before, on_piece(first)
+
+
+def piece_around(lines: list[tuple[float, float]], r: float, r_max: float) -> tuple[float, float]:
+    """(left, end] of the piece holding r, from the lines' order just below r: the crossings
+    next to r are between lines adjacent in that order (two lines that cross first have no
+    line between them), so n - 1 neighbours replace the n^2 / 2 pairs. A crossing is computed
+    as :func:`breakpoints` does, so the pieces are the same."""
+    # just below r a steeper line (larger b in a - b r) is the higher of two equal at r
+    order = sorted(lines, key=lambda line: (line[0] - line[1] * r, line[1]), reverse=True)
+    left, end = 0.0, r_max
+    for (a1, b1), (a2, b2) in zip(order, order[1:]):
+        if b1 != b2:
+            cut = (a1 - a2) / (b1 - b2)
+            if 0.0 < cut < r:
+                left = max(left, cut)
+            elif r <= cut < r_max:
+                end = min(end, cut)
+    return left, end
+
+
+def kinetic_fitting_piece(
+    data: SlotData, case: str, variant: Variant, lines: list[tuple[float, float]], r_max: float
+) -> Piece:
+    """The first piece that fits at its right end, by bisection in r over pieces found around
+    each probe (:func:`piece_around`, O(n log n) a probe): a piece that fits moves the upper
+    end of the search to its left end, one that does not moves the lower end to its right
+    end, so the probes halve the interval. The pieces that fit are a suffix (queued uploads
+    priced at B_ref, :func:`clearing_price`), so this is the piece the listed search finds."""
+    lo, hi = 0.0, r_max
+    found = None
+    while lo < hi:
+        r = 0.5 * (lo + hi)
+        if r <= lo:  # the interval is one float wide
+            r = hi
+        left, end = piece_around(lines, r, r_max)
+        mid = 0.5 * (left + end)
+        outcome = rules_at(data, case, mid * mid, variant)
+        if fits(data, outcome, end):
+            found, hi = (left, end, outcome), left
+        else:
+            lo = end
+    if found is None:  # rounding left no piece that fits; the listed search decides
+        return listed_fitting_piece(data, case, variant, lines, r_max)
+    left, end, outcome = found
+    before = piece_around(lines, left, r_max)[0] if left > 0.0 else None
+    return left, end, before, outcome
 
 
 def zero_price_margin(data: SlotData, i: int, queued: bool, share: float) -> float:
