@@ -153,3 +153,25 @@ def test_subset_sum_slots_match_enumeration_when_small():
     for seed in range(6):
         instance = subset_sum_slot(8, seed=seed)
         assert close(solve(instance, "exact").objective, enumerate_optimum(instance)[0])
+
+
+@pytest.mark.parametrize("zero_price_check", (True, False))
+def test_threshold_kinetic_piece_search_decides_as_the_listed_one(zero_price_check):
+    from opt_offload.models.admission import SlotData
+    from opt_offload.solvers.admission import threshold
+
+    slots = []
+    for k in range(16):
+        settings = SlotSettings(
+            candidates=(20, 60, 150)[k % 3],
+            case=("competitive", "any")[k % 2],
+            bandwidth_hz=(TABLE3_BANDWIDTH_HZ, BINDING_BANDWIDTH_HZ)[(k // 2) % 2],
+        )
+        slots.append(SlotData.from_instance(generate_slot(settings, 900 + k)))
+    outcomes = {}
+    for listed in (10**9, 0):
+        variant = threshold.Variant(zero_price_check=zero_price_check, listed_lines=listed)
+        outcomes[listed] = [threshold.threshold_rules(data, variant) for data in slots]
+    for listed, kinetic in zip(outcomes[10**9], outcomes[0]):
+        assert (listed.immediate, listed.queued) == (kinetic.immediate, kinetic.queued)
+        assert listed.mu == kinetic.mu

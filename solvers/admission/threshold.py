@@ -102,7 +102,7 @@ from .common import K_MAX, as_plain, best_alternative, decisions_of
 BELOW = 1e-9
 # Up to this many lines the crossings are all listed (n^2 / 2 of them, cheap for small n);
 # beyond, the pieces are found around each probe of a bisection (n log n a probe).
-LISTED_LINES = 48
+LISTED_LINES = 128
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,7 @@ class Variant:
     kmax: int = K_MAX
     zero_price_check: bool = True
     queue_upload: str = "reference"
+    listed_lines: int = LISTED_LINES
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,7 @@ def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
     r_max /= data.bandwidth_mhz  # at this price every set fits
     lines = ranked_lines(data, case, variant)
     kinetic = case == "competitive" and not data.shared and variant.queue_upload != "paper"
-    if kinetic and len(lines) > LISTED_LINES:
+    if kinetic and len(lines) > variant.listed_lines:
         left, end, before, outcome = kinetic_fitting_piece(data, case, variant, lines, r_max)
     else:
         left, end, before, outcome = listed_fitting_piece(data, case, variant, lines, r_max)
@@ -496,6 +497,13 @@ def estimate_rules(instance: AdmissionInstance, variant: Variant) -> tuple[Outco
             "B_i* as eq. (32) is printed",
             choices=("reference", "paper"),
         ),
+        Option(
+            "listed_lines",
+            int,
+            LISTED_LINES,
+            "up to this many lines every crossing is listed; beyond, the kinetic piece search "
+            "(same decisions, n log n a probe)",
+        ),
     ),
 )
 def threshold(
@@ -505,8 +513,9 @@ def threshold(
     kmax: int = K_MAX,
     zero_price_check: bool = True,
     queue_upload: str = "reference",
+    listed_lines: int = LISTED_LINES,
 ) -> SolverResult:
-    variant = Variant(kmax, zero_price_check, queue_upload)
+    variant = Variant(kmax, zero_price_check, queue_upload, listed_lines)
     if instance.queue.delay == "given":
         data = SlotData.from_instance(instance)
         outcome = threshold_rules(data, variant)
