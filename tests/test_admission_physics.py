@@ -139,9 +139,9 @@ def test_joint_solver_declines_shared_estimate():
     assert "shared" in get_solver("admission", "exact-joint").supports(instance)
 
 
-@pytest.mark.parametrize("n", (300, 1100))
-def test_exact_proves_subset_sum_slots_deeper_than_the_recursion_limit(n):
-    instance = subset_sum_slot(n, seed=n)
+@pytest.mark.parametrize(("n", "upload"), ((300, "shared"), (1100, "priced")))
+def test_exact_proves_subset_sum_slots_deeper_than_the_recursion_limit(n, upload):
+    instance = subset_sum_slot(n, seed=n, upload=upload)
     solution = solve(instance, "exact")
     assert solution.status is Status.OPTIMAL
     greedy = solve(instance, "greedy")

@@ -207,7 +207,8 @@ class Search:
             self.offer(best[0], items, weight)
 
     def swap_incumbent(self) -> None:
-        """Best single add, drop or swap of the incumbent (immediate items only), repeated
+        """Best single add, drop or swap of the incumbent's immediate items (its queued ones
+        are dropped: a heuristic start, the search still has the queued choices), repeated
         while it improves: on slots whose ratios p_i / u_i are near equal (subset sum) the
         Lagrangian sets miss the target sum u by up to an item, and one swap closes most of
         it. Vectorised with numpy: every (out, in) pair at once."""
@@ -215,7 +216,7 @@ class Search:
 
         a, u = np.array(self.gains), np.array(self.weights)
         inside = np.zeros(len(a), dtype=bool)
-        inside[[k for k, _ in self.best_items]] = True
+        inside[[k for k, c in self.best_items if c == IMMEDIATE]] = True
         for _ in range(K_MAX):
             gain, weight = float(a[inside].sum()), float(u[inside].sum())
             value = gain - weight * weight
@@ -260,7 +261,7 @@ class Search:
         choices a linked list (item, choice, parent) so that a node costs O(1) memory. The
         Lagrangian incumbent is in place (:func:`search_of`)."""
         root = self.upper_bound(0, 0.0, 0.0, self.capacity) if self.gains else -math.inf
-        if not self.queue_gains and root > self.best_value + self.tolerance:
+        if root > self.best_value + self.tolerance:
             self.swap_incumbent()
         a, r, u = self.gains, self.queue_gains, self.weights
         n = len(a)
@@ -407,7 +408,8 @@ def best_slot_price(items: Items, capacity: int) -> float:
             lo, a, fa = a, b, fb
             b = lo + ratio * (hi - lo)
             fb = root_dual(items, capacity, b)
-    return a if fa <= fb else b
+    best = min((fa, a), (fb, b), (root_dual(items, capacity, 0.0), 0.0))
+    return best[1]
 
 
 def solve_closed_form(data: SlotData, time_limit: float | None = None) -> SlotAnswer:
@@ -416,7 +418,8 @@ def solve_closed_form(data: SlotData, time_limit: float | None = None) -> SlotAn
     items = search_items(data)
     search = search_of(items, data.free_slots, deadline)
     root = search.upper_bound(0, 0.0, 0.0, data.free_slots) if items.gains else -math.inf
-    if items.queue_gains and root > search.best_value + search.tolerance:
+    binding = len(items.gains) > data.free_slots  # else lambda = 0 is best
+    if items.queue_gains and binding and root > search.best_value + search.tolerance:
         # the root does not prune: tighten the dual's slot price before searching
         items = at_slot_price(items, best_slot_price(items, data.free_slots))
         search = search_of(items, data.free_slots, deadline)
