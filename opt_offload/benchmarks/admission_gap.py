@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from ..compare import relative_gap
+from ..compare import against, relative_gap
 from ..errors import InputError
 from ..generators.admission import (
     BINDING_BANDWIDTH_HZ,
@@ -123,6 +123,8 @@ def slot_rows(instance, settings: SlotSettings, solvers: dict, reference: str, l
                 "objective": solution.objective,
                 "gap": relative_gap(exact.objective, solution.objective, "max"),
                 "abs_gap": exact.objective - solution.objective,
+                "against": against(exact),
+                "reference_gap": exact.gap,
             }
         )
     return rows
@@ -161,17 +163,19 @@ def summary(rows: list[dict]) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli.common import console
+    from ..console import console
     from ..io import csv_text, write_text_atomic
     from ..report import records_table
 
     rows = study_rows(args)
     entries = summary(rows)
-    title = f"gap to {args.reference}, {args.instances} instances, queue delays {args.queue}"
+    proven = all(r["against"] == "optimum" for r in rows)
+    to = "the proven optimum" if proven else "the best known value"
+    title = f"gap to {to} ({args.reference}), {args.instances} instances, queue delays {args.queue}"
     console.print(records_table(title, entries, ("solver", "case"), 4))
     slots = {(r["instance"], r["solver"].partition("/")[2]): r["reference_status"] for r in rows}
-    proven = sum(status == "optimal" for status in slots.values())
-    console.print(f"reference {args.reference} proved optimal on {proven} of {len(slots)} slots")
+    optimal = sum(status == "optimal" for status in slots.values())
+    console.print(f"reference {args.reference} proved optimal on {optimal} of {len(slots)} slots")
     if args.csv:
         write_text_atomic(args.csv, csv_text(rows))
         console.print(f"{len(rows)} rows written to {args.csv}")

@@ -55,7 +55,7 @@ def measure(args: argparse.Namespace) -> dict[str, dict]:
 def report(measured: dict[str, dict]) -> None:
     from rich.table import Table
 
-    from ..cli.common import console
+    from ..console import console
 
     base = measured.get(BASELINE, {}).get("slots_per_s")
     table = Table(title="simulation at Table 3 (gsm8k, M = 9, B = 4e7, lambda = 3), one core")

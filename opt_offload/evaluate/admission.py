@@ -25,7 +25,8 @@ from pydantic import ValidationError
 from ..queueing import list_schedule_waits
 from ..schemas import AdmissionDecision, AdmissionInstance
 from ..schemas.admission import Candidate
-from .result import REL_TOL, Evaluation, exceeds, objective_sense
+from ..tolerance import REL_TOL, exceeds
+from .result import Evaluation, objective_sense
 
 
 def parse_decisions(

@@ -27,7 +27,7 @@ time, ``c_j / B`` for the slot release and ``beta (sum_A sqrt c_j)^2 / B`` for t
 penalty. The second is an upper bound over every split of B for those actions (the list
 schedule's start times only grow with release times), so the largest of them, and of the
 pruned nodes' bounds, bounds the problem over all bandwidths, not only over the closed-form
-split. Status ``optimal`` when that bound is within ``gap`` of the best leaf; otherwise
+split. Status ``optimal`` when that bound is within ``mip_gap`` of the best leaf; otherwise
 ``feasible`` with the bound (the split that is best for the upload penalty can delay a queued
 request behind an admission's upload). The fixed point of ``exact`` is the first incumbent.
 
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from opt_offload.evaluate.admission import evaluate_admission
 from opt_offload.models.admission import SlotData
 from opt_offload.queueing import list_schedule_waits
-from opt_offload.registry import Option, SolverResult, register
+from opt_offload.registry import Option, SolverResult, gap_fraction, register
 from opt_offload.schemas import AdmissionInstance, Status
 
 from .branch_and_bound import CLOCK_EVERY, best_completion, solve_closed_form
@@ -254,7 +254,13 @@ def supported(instance: AdmissionInstance) -> str | None:
     "with 'given' it is 'exact'",
     options=(
         Option("kmax", int, K_MAX, "most fixed-point iterations of the first incumbent"),
-        Option("gap", float, GAP, "relative gap at which the bound proves optimality"),
+        Option(
+            "mip_gap",
+            float,
+            GAP,
+            "relative gap between the bound and the best leaf at which to call it optimal",
+            valid=gap_fraction,
+        ),
     ),
     supports=supported,
 )
@@ -263,8 +269,8 @@ def exact_joint(
     *,
     time_limit: float | None = None,
     kmax: int = K_MAX,
-    gap: float = GAP,
+    mip_gap: float = GAP,
 ) -> SolverResult:
     if instance.queue.delay == "given":
         return solve_slot(instance, solve_closed_form, time_limit=time_limit)
-    return solve_joint(instance, time_limit, kmax, gap)
+    return solve_joint(instance, time_limit, kmax, mip_gap)
