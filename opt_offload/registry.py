@@ -185,14 +185,16 @@ def register(
     return decorate
 
 
-def _load_solvers() -> None:
-    # Importing the package registers every solver; done on first use so that reading an
-    # instance does not pay for Pyomo or CVXPY.
-    importlib.import_module("opt_offload.solvers")
+def _load_solvers(kind: str | None = None) -> None:
+    # Importing a kind's package registers its solvers; done on first use, and for that kind
+    # only, so that reading an instance does not pay for Pyomo or CVXPY and solving one kind
+    # does not pay for the others' imports (networkx, numpy: start-up, see ``bench scale``).
+    for name in KINDS if kind is None else (kind,):
+        importlib.import_module(f"opt_offload.solvers.{name}")
 
 
 def solvers_for(kind: str | None = None) -> list[SolverSpec]:
-    _load_solvers()
+    _load_solvers(kind)
     return [s for (k, _), s in _REGISTRY.items() if kind is None or k == kind]
 
 
@@ -203,7 +205,7 @@ def default_solver_name(kind: str) -> str:
 
 
 def get_solver(kind: str, name: str | None = None) -> SolverSpec:
-    _load_solvers()
+    _load_solvers(kind)
     name = name or default_solver_name(kind)
     spec = _REGISTRY.get((kind, name))
     if spec is None:

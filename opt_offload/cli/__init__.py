@@ -10,6 +10,8 @@ found, 2 bad input or usage. Bad input prints one line per problem and no traceb
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -25,7 +27,23 @@ def command_modules() -> list[ModuleType]:
     return submodules(__name__, __path__, defining="add_parser")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def named_command_module(argv: Sequence[str]) -> ModuleType | None:
+    """The module of the command ``argv`` starts with, when its file bears the command's name
+    (``validate`` -> ``cli/validate.py``); None otherwise."""
+    if not argv or argv[0].startswith("-") or not argv[0].isidentifier():
+        return None
+    name = f"{__name__}.{argv[0]}"
+    if importlib.util.find_spec(name) is None:
+        return None
+    module = importlib.import_module(name)
+    return module if hasattr(module, "add_parser") else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given the command line, only that command's parser when
+    its module can be found by name, so that a command imports what it needs and no more
+    (start-up, measured by ``bench scale``). Anything else (top-level --help, a misspelt
+    command) gets the full parser and its messages."""
     parser = argparse.ArgumentParser(
         prog="opt-offload",
         description="Optimisation of LLM inference offloading: admission, assignment and "
@@ -33,13 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"opt-offload {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    single = named_command_module(argv) if argv is not None else None
+    if single is not None:
+        single.add_parser(subparsers)
+        if argv[0] in subparsers.choices:
+            return parser
+        parser = build_parser()  # the file's name is not its command's: build them all
+        return parser
     for module in command_modules():
         module.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.run(args)
     except InputError as exc:

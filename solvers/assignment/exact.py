@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 
 from opt_offload.evaluate import evaluate
+from opt_offload.models.assignment import Tightening
 from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
@@ -36,17 +37,36 @@ MODE = Option(
     choices=("", "lexicographic", "weighted"),
 )
 
+TIGHTENING_OPTIONS = (
+    Option("scaled_budgets", bool, True, "(1d) divided by Omega_j (coefficients in (0, 1])"),
+    Option("storage_cover", bool, True, "minimal cover cuts of each edge's storage (1b)"),
+    Option("model_load", bool, True, "(1c) aggregated per edge and model, weighted by (1d)"),
+    Option("symmetry", bool, True, "order interchangeable servers"),
+)
+
 # the registered name -> the backend that solves its MILP
 BACKENDS = {"exact": "pyomo-highs", "exact-cvxpy": "cvxpy-highs"}
 
 
 def formulation_of(
-    instance: AssignmentInstance, stage: str, min_throughput: int | None, backend: str
+    instance: AssignmentInstance,
+    stage: str,
+    min_throughput: int | None,
+    backend: str,
+    tightening: Tightening | None,
 ):
+    """The Pyomo formulation with the chosen tightenings, or the plain CVXPY one (the second
+    formulation, kept free of them as an oracle)."""
     from opt_offload.models.assignment import cvxpy_formulation, pyomo_formulation
 
-    build = pyomo_formulation if backend.startswith("pyomo") else cvxpy_formulation
-    return build(instance, objective=stage, min_throughput=min_throughput)
+    if backend.startswith("pyomo"):
+        return pyomo_formulation(
+            instance,
+            objective=stage,
+            min_throughput=min_throughput,
+            tightening=tightening or Tightening(),
+        )
+    return cvxpy_formulation(instance, objective=stage, min_throughput=min_throughput)
 
 
 def trivial_stage(instance: AssignmentInstance, min_throughput: int | None) -> SolverResult:
@@ -57,7 +77,7 @@ def trivial_stage(instance: AssignmentInstance, min_throughput: int | None) -> S
 
     if min_throughput:
         return SolverResult(Status.INFEASIBLE, None, message="no task can be served")
-    decisions = AssignmentData(instance).decisions(np.zeros(0), None)
+    decisions = AssignmentData.of(instance).decisions(np.zeros(0), None)
     return SolverResult(Status.OPTIMAL, decisions, 0.0)
 
 
@@ -69,18 +89,20 @@ def solve_stage(
     backend: str = "pyomo-highs",
     time_limit: float | None = None,
     mip_gap: float = MIP_GAP,
+    tightening: Tightening | None = None,
 ) -> SolverResult:
     """One MILP: ``stage`` is throughput (max S), transmission (min T) or weighted, with
-    ``S >= min_throughput`` when given, solved by the named backend. ``bound`` is the proven
+    ``S >= min_throughput`` when given, solved by the named backend (``tightening``: the
+    Pyomo model's optional constraint families). ``bound`` is the proven
     bound on that stage's objective. A strict instance with a task no server can take is
     answered as infeasible before any model is built, naming the tasks."""
     from opt_offload.models.assignment import AssignmentData, unservable_tasks
 
     if instance.variant == "strict" and (missing := unservable_tasks(instance)):
         return SolverResult(Status.INFEASIBLE, None, message=unservable_message(missing))
-    if not AssignmentData(instance).pairs:
+    if not AssignmentData.of(instance).pairs:
         return trivial_stage(instance, min_throughput)
-    formulation = formulation_of(instance, stage, min_throughput, backend)
+    formulation = formulation_of(instance, stage, min_throughput, backend, tightening)
     return solve_with(backend, formulation, Limits(time_limit, mip_gap))
 
 
@@ -112,10 +134,10 @@ def proven(result: SolverResult) -> str:
     return "(no bound)" if result.bound is None else f"(bound {result.bound:.6g})"
 
 
-def solve_strict(instance: AssignmentInstance, backend: str, time_limit, mip_gap) -> SolverResult:
+def solve_strict(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
     """Min T; a proven infeasibility is explained within what is left of the limit."""
     start = time.perf_counter()
-    result = min_transmission(instance, backend=backend, time_limit=time_limit, mip_gap=mip_gap)
+    result = min_transmission(instance, time_limit=time_limit, **options)
     if result.status is not Status.INFEASIBLE:
         return result
     return SolverResult(
@@ -123,13 +145,10 @@ def solve_strict(instance: AssignmentInstance, backend: str, time_limit, mip_gap
     )
 
 
-def solve_lexicographic(
-    instance: AssignmentInstance, backend: str, time_limit, mip_gap
-) -> SolverResult:
+def solve_lexicographic(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
     """Stage 1 gets half the time limit and stage 2 what is left: stage 1 is usually the
     easy one, and stage 2 needs time to prove T."""
     start = time.perf_counter()
-    options = dict(backend=backend, mip_gap=mip_gap)
     first_limit = None if time_limit is None else time_limit / 2
     first = max_throughput(instance, time_limit=first_limit, **options)
     if first.decisions is None:
@@ -153,10 +172,8 @@ def combined_status(first: SolverResult, second: SolverResult) -> Status:
     return Status.TIME_LIMIT if Status.TIME_LIMIT in statuses else Status.FEASIBLE
 
 
-def solve_weighted(instance: AssignmentInstance, backend: str, time_limit, mip_gap) -> SolverResult:
-    result = solve_stage(
-        instance, "weighted", backend=backend, time_limit=time_limit, mip_gap=mip_gap
-    )
+def solve_weighted(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
+    result = solve_stage(instance, "weighted", time_limit=time_limit, **options)
     if result.decisions is None:
         return result
     value = metrics(result.decisions, instance)["weighted"]
@@ -171,16 +188,21 @@ def solve_assignment(
     time_limit: float | None = None,
     mode: str = "",
     mip_gap: float = MIP_GAP,
+    tightening: Tightening | None = None,
 ) -> SolverResult:
+    options = dict(backend=backend, mip_gap=mip_gap, tightening=tightening)
     if instance.variant == "strict":
-        return solve_strict(instance, backend, time_limit, mip_gap)
+        return solve_strict(instance, time_limit, **options)
     chosen = mode or instance.objective.mode
     solver = solve_lexicographic if chosen == "lexicographic" else solve_weighted
-    return solver(instance, backend, time_limit, mip_gap)
+    return solver(instance, time_limit, **options)
 
 
-def register_exact(name: str, description: str, requires: tuple[str, ...]):
-    """Register the MILP through one backend (``BACKENDS[name]``); both share everything else."""
+def register_exact(
+    name: str, description: str, requires: tuple[str, ...], extra: tuple[Option, ...] = ()
+):
+    """Register the MILP through one backend (``BACKENDS[name]``); both share everything else.
+    ``extra``: the tightening switches (the fields of :class:`Tightening`)."""
     backend = BACKENDS[name]
 
     def run(
@@ -189,13 +211,19 @@ def register_exact(name: str, description: str, requires: tuple[str, ...]):
         time_limit: float | None = None,
         mode: str = "",
         mip_gap: float = MIP_GAP,
+        **switches: bool,
     ) -> SolverResult:
         return solve_assignment(
-            instance, backend, time_limit=time_limit, mode=mode, mip_gap=mip_gap
+            instance,
+            backend,
+            time_limit=time_limit,
+            mode=mode,
+            mip_gap=mip_gap,
+            tightening=Tightening(**switches) if extra else None,
         )
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
-    options = (MODE, MIP_GAP_OPTION)
+    options = (MODE, MIP_GAP_OPTION, *extra)
     return register(
         "assignment", name, exact=True, description=description, options=options, requires=requires
     )(run)
@@ -204,8 +232,10 @@ def register_exact(name: str, description: str, requires: tuple[str, ...]):
 exact = register_exact(
     "exact",
     "MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by HiGHS; "
-    "strict: min T, admission: lexicographic (max S, then min T) or weighted",
+    "strict: min T, admission: lexicographic (max S, then min T) or weighted; tightenings "
+    "switchable",
     ("pyomo", "highspy"),
+    TIGHTENING_OPTIONS,
 )
 exact_cvxpy = register_exact(
     "exact-cvxpy",
