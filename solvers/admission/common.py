@@ -45,16 +45,16 @@ InnerSolver = Callable[[SlotData, float | None], SlotAnswer]
 def decisions_of(
     data: SlotData, immediate: Collection[int], queued: Collection[int]
 ) -> dict[str, AdmissionDecision]:
-    """Decisions by candidate id, the immediate set sharing B by the closed form."""
-    band = split_bandwidth(data, immediate) if immediate else {}
+    """Decisions by candidate id, the uploading set (immediate, and queued with 'shared')
+    sharing the band by the closed form."""
+    uploading = data.uploading(immediate, queued)
+    band = split_bandwidth(data, uploading) if uploading else {}
     decisions = {}
     for i, ident in enumerate(data.ids):
-        if i in band:
-            decisions[ident] = AdmissionDecision(
-                action="immediate", bandwidth_hz=HZ_PER_MHZ * band[i]
-            )
-        else:
-            decisions[ident] = AdmissionDecision(action="queue" if i in queued else "local")
+        action = "immediate" if i in immediate else "queue" if i in queued else "local"
+        decisions[ident] = AdmissionDecision(
+            action=action, bandwidth_hz=HZ_PER_MHZ * band[i] if i in band else 0.0
+        )
     return decisions
 
 
@@ -63,7 +63,9 @@ def as_plain(decisions: dict[str, AdmissionDecision]) -> dict[str, dict]:
 
 
 def best_alternative(data: SlotData, i: int) -> tuple[float, bool]:
-    """Value of i's best action other than immediate admission, and whether that is the queue.
+    """Value of i's best action other than immediate admission, and whether that is the queue
+    (queued uploads priced at B_ref: with 'shared' a queued upload takes band and has no value
+    of its own apart from the others).
 
     Tie-break: a queue value of exactly 0 stays local (same objective, no server load).
     """

@@ -26,9 +26,11 @@ DEADLINE_EVERY = 64  # vectors between two looks at the clock
 def closed_form_decisions(
     instance: AdmissionInstance, actions: tuple[str, ...]
 ) -> dict[str, AdmissionDecision]:
-    """B_i = B sqrt(c_i) / sum_{j immediate} sqrt(c_j) for the immediate ones."""
+    """B_i = B sqrt(c_i) / sum_{j uploading} sqrt(c_j) for the ones that upload now
+    (immediate, and queued with 'shared'), B the band left by uploads in flight."""
+    uploads = ("immediate", "queue") if instance.shared_upload else ("immediate",)
     roots = [
-        math.sqrt(instance.upload_coefficient(c)) if a == "immediate" else 0.0
+        math.sqrt(instance.upload_coefficient(c)) if a in uploads else 0.0
         for c, a in zip(instance.candidates, actions)
     ]
     total = sum(roots)

@@ -29,9 +29,9 @@ ROUNDS = 100
 GAP = 1e-9
 
 
-def add_round_cuts(m, data: SlotData, immediate: frozenset[int]) -> None:
+def add_round_cuts(m, data: SlotData, uploading: set[int]) -> None:
     """Tangents at the MILP's own bandwidths and at the closed-form split of its set."""
-    for i, share in split_bandwidth(data, immediate).items():
+    for i, share in split_bandwidth(data, uploading).items():
         add_tangent_cut(m, data, i, share)
         if m.bandwidth[i].value and m.bandwidth[i].value > 0:
             add_tangent_cut(m, data, i, m.bandwidth[i].value)
@@ -85,7 +85,7 @@ def solve_outer_approximation(
                 bound=upper,
                 message=f"outer approximation: time limit after {k} rounds",
             )
-        add_round_cuts(formulation.model, data, immediate)
+        add_round_cuts(formulation.model, data, data.uploading(immediate, queued))
     return SlotAnswer(
         Status.FEASIBLE,
         best[1],
