@@ -164,3 +164,19 @@ def test_scip_time_limit_reads_scip_not_cvxpy():
     assert result.native in backend_classes()["cvxpy-scip"].STATUS_MAP
     assert result.status in (Status.TIME_LIMIT, Status.OPTIMAL)
     assert result.bound is None or result.bound < 1e19  # no 1e+20 "bound"
+
+
+def test_bench_limits_rows_hold_incumbent_bound_and_gap(tmp_path):
+    from opt_offload.cli import main
+
+    out = tmp_path / "limits.csv"
+    code = main(
+        ["bench", "limits", "--only", "placement-60", "--time-limit", "0.5", "--csv", str(out)]
+    )
+    import csv
+
+    rows = {r["solver"]: r for r in csv.DictReader(out.open())}
+    assert code == 0 and rows["exact"]["within"] == "True"
+    assert rows["exact"]["status"] in ("time-limit", "optimal")
+    assert rows["largest-device"]["status"] == "gave-up"
+    assert rows["kl"]["status"] == "skipped"
