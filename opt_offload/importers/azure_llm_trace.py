@@ -112,15 +112,21 @@ def timestamp_ticks(text: str) -> int:
     clock, dot, fraction = text.strip().partition(".")
     if dot and not (1 <= len(fraction) <= 7 and fraction.isdigit()):
         raise ValueError("expected up to 7 decimals of a second")
-    moment = datetime.fromisoformat(clock)
-    if moment.tzinfo is not None or len(clock) != 19:
-        raise ValueError("expected YYYY-MM-DD HH:MM:SS")
+    try:
+        moment = datetime.fromisoformat(clock)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is not None or len(clock) != 19:
+        raise ValueError("expected YYYY-MM-DD HH:MM:SS.fffffff")
     whole = (moment - datetime(1970, 1, 1)) // datetime.resolution  # microseconds, exact
     return whole * 10 + int(fraction.ljust(7, "0") or 0)
 
 
 def positive_count(text: str) -> int:
-    value = int(text)  # ValueError for anything but an integer
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("expected a whole number of tokens") from None
     if value < 1:
         raise ValueError(f"must be at least 1, got {value}")
     return value
