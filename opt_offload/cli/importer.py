@@ -59,7 +59,9 @@ def add_trace_parser(formats: argparse._SubParsersAction) -> None:
         "(llama2-7b, int8)",
     )
     trace.add_argument(
-        "--preset", default="testbed", help="servers: testbed (4 edges + cloud) or scale (20 + cloud)"
+        "--preset",
+        default="testbed",
+        help="servers: testbed (4 edges + cloud) or scale (20 + cloud)",
     )
     trace.add_argument("--latency-max", type=float, metavar="S", help="L_max in seconds (4)")
     trace.add_argument("--seed", type=int, default=0, help="seed of the users' home edges (0)")

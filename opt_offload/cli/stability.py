@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         args.arrivals = int(args.arrivals)
     except ValueError:
         raise InputError(
-            f"--arrivals: expected a number of Poisson arrivals or trace:FILE, got {args.arrivals!r}"
+            f"--arrivals: expected a count of Poisson arrivals or trace:FILE, got {args.arrivals!r}"
         ) from None
     trace_spec(argparse.Namespace(**{**vars(args), "arrivals": "poisson"}))  # no window options
     if not (args.file or args.preset):
@@ -219,7 +219,9 @@ def parse_speedups(text: str) -> list[float]:
     try:
         speedups = [float(part) for part in text.split(",")]
     except ValueError:
-        raise InputError(f"--speedups: expected numbers separated by commas, got {text!r}") from None
+        raise InputError(
+            f"--speedups: expected numbers separated by commas, got {text!r}"
+        ) from None
     if not speedups or not all(math.isfinite(x) and x > 0 for x in speedups):
         raise InputError(f"--speedups: every factor must be a finite number > 0, got {text!r}")
     return speedups
@@ -273,8 +275,20 @@ def print_replay(report: dict) -> None:
 
     table = Table(title=f"{report['trace']} on {report['preset']}: serving metrics per policy")
     columns = (
-        "load", "policy", "arrived", "goodput %", "good /s", "tokens /s", "p50 s", "p90 s",
-        "p99 s", "mean queue", "max queue", "dropped", "rejected", "wall s",
+        "load",
+        "policy",
+        "arrived",
+        "goodput %",
+        "good /s",
+        "tokens /s",
+        "p50 s",
+        "p90 s",
+        "p99 s",
+        "mean queue",
+        "max queue",
+        "dropped",
+        "rejected",
+        "wall s",
     )
     for column in columns:
         table.add_column(column, justify="left" if column == "policy" else "right")

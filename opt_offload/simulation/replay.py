@@ -24,8 +24,7 @@ from .assignment import DynamicResult
 from .serving import ServingMetrics, queue_series, serving_metrics
 
 DEFAULT_POLICIES = ",".join(
-    [f"kpfcfs:{rule}:{k}" for rule in RULES for k in (1, 4, 16)]
-    + ["kpfcfs-drop:fcfs:16", "milp:1"]
+    [f"kpfcfs:{rule}:{k}" for rule in RULES for k in (1, 4, 16)] + ["kpfcfs-drop:fcfs:16", "milp:1"]
 )
 
 
@@ -164,8 +163,9 @@ def replay_study(
 
     runs = []
     for speedup in speedups:
-        trace, instance = trace_instance(replace(spec, speedup=speedup), preset, model,
-                                         latency_max_s)
+        trace, instance = trace_instance(
+            replace(spec, speedup=speedup), preset, model, latency_max_s
+        )
         for policy in policies:
             runs.append(replay(instance, trace, policy, milp_time_limit=milp_time_limit))
             if done is not None:
