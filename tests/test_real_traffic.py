@@ -241,8 +241,9 @@ def test_bad_policy_specs_are_input_errors(text):
     length=st.integers(1, 60),
 )
 def test_steps_split_the_generated_tokens(prompt, data, length):
-    generated = np.array(data.draw(st.lists(st.integers(1, 900), min_size=len(prompt),
-                                            max_size=len(prompt))))
+    generated = np.array(
+        data.draw(st.lists(st.integers(1, 900), min_size=len(prompt), max_size=len(prompt)))
+    )
     steps, context, new = split_steps(np.array(prompt), generated, length)
     starts = np.concatenate(([0], np.cumsum(steps)[:-1]))
     assert np.array_equal(np.add.reduceat(new, starts), generated)
