@@ -79,6 +79,9 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
         "--milp-time-limit", type=float, metavar="S", help="per-window limit (W / 2)"
     )
     group.add_argument("--queue-plot", metavar="FILE.png", help="queue length over time")
+    group.add_argument(
+        "--trace-plot", metavar="FILE.png", help="the trace: arrival rate and token histograms"
+    )
 
 
 def load(args: argparse.Namespace):
@@ -228,7 +231,7 @@ def parse_speedups(text: str) -> list[float]:
 
 
 def run_replay(args: argparse.Namespace, spec) -> int:
-    from ..plots.serving import load_figure, queue_figure
+    from ..plots.serving import load_figure, queue_figure, trace_figure
     from ..simulation.replay import parse_policies, replay_study
     from .simulate import progress_bar
 
@@ -260,6 +263,8 @@ def run_replay(args: argparse.Namespace, spec) -> int:
     }
     if args.plot:
         load_figure(report["runs"], args.plot, title=f"{spec.path}: serving against load")
+    if args.trace_plot:
+        trace_figure([spec.read()], args.trace_plot)
     if args.queue_plot:
         queue_figure(report["runs"], args.queue_plot, title=f"{spec.path}: requests waiting")
     if args.json:
