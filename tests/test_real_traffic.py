@@ -285,3 +285,32 @@ def test_bench_trace_gap_on_a_tiny_study(tmp_path, capsys):
     assert code == 0
     rows = csv.read_text().splitlines()
     assert len(rows) == 1 + 2 * 9  # header, 2 windows x 3 rules x 3 K_q
+
+
+def test_import_writes_an_instance_that_loads(tmp_path, capsys):
+    from opt_offload.io import load_instance
+
+    out = tmp_path / "window.json"
+    args = ["import", "azure-llm-trace", "code", "--start", "600", "--window", "20"]
+    assert main([*args, "--preset", "scale", "--out", str(out)]) == 0
+    instance = load_instance(out)
+    assert len(instance.servers) == 21 and instance.latency_max_s == 4.0
+    assert len(instance.tasks) == len(read_trace("code", start_s=600, window_s=20))
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ["--speedup", "0"],
+        ["--window", "-1"],
+        ["--limit", "0"],
+        ["--model", "gpt"],
+        ["--preset", "random"],
+        ["--latency-max", "0"],
+        ["--start", "nan"],
+    ],
+)
+def test_bad_import_options_exit_2_without_output(flag, tmp_path, capsys):
+    out = tmp_path / "window.json"
+    assert main(["import", "azure-llm-trace", "code", *flag, "--out", str(out)]) == 2
+    assert not out.exists() and len(capsys.readouterr().err.strip().splitlines()) == 1
