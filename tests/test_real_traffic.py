@@ -314,3 +314,12 @@ def test_bad_import_options_exit_2_without_output(flag, tmp_path, capsys):
     out = tmp_path / "window.json"
     assert main(["import", "azure-llm-trace", "code", *flag, "--out", str(out)]) == 2
     assert not out.exists() and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_rolling_milp_ends_without_a_qos_bound(busy_window):
+    trace, instance = busy_window
+    loose = instance.model_copy(update={"latency_max_s": None})
+    arrivals = [(r.arrival_s, n) for n, r in enumerate(trace.requests[:40])]
+    result, _ = run_rolling_milp(loose, arrivals, window_s=1.0, horizon_s=1.0)
+    # an edge needs more than 1 s for most requests, the cloud takes the rest in time
+    assert result.served + result.dropped + result.rejected == 40

@@ -6,7 +6,8 @@ The window instance at decision time t (readings; 003 states the static MILP onl
 
 - tasks: the requests that arrived by t, were not yet assigned and can still meet L_max
   somewhere (the ``max_tasks`` oldest; the rest wait for the next window); a request that can
-  no longer meet L_max on any server is dropped, counted, and never served;
+  no longer meet L_max on any server (or whose work no server could hold within H) is
+  dropped, counted, and never served;
 - servers: each has a backlog b_j, the work already committed to it that is not finished at t
   (in flight or waiting in its queue); its budget (1d) is Omega_j = FLOP/s x (H - b_j), so that
   no server is committed more than H seconds ahead (H = ``horizon_s``, L_max by default: work
@@ -106,13 +107,16 @@ def window_document(
     }
 
 
-def still_feasible(instance, item: Waiting, now: float, backlog: dict[str, float]) -> bool:
-    """Whether some capable server could still finish the request within L_max."""
-    if instance.latency_max_s is None:
-        return True
+def still_feasible(
+    instance, item: Waiting, now: float, backlog: dict[str, float], horizon_s: float
+) -> bool:
+    """Whether some capable server could still finish the request within L_max, and could
+    ever hold its work within a budget of H seconds (else it would wait for ever)."""
+    bound = math.inf if instance.latency_max_s is None else instance.latency_max_s
     waited = now - item.arrival_s
     return any(
-        waited + backlog[s.id] + instance.total_latency(item.task, s) <= instance.latency_max_s
+        waited + backlog[s.id] + instance.total_latency(item.task, s) <= bound
+        and instance.computation(item.task, s) <= horizon_s
         for s in item.ranked
     )
 
@@ -186,7 +190,7 @@ def run_rolling_milp(
         backlog = {j: max(0.0, free_at[j] - now) for j in free_at}
         alive = []
         for item in waiting:
-            if still_feasible(instance, item, now, backlog):
+            if still_feasible(instance, item, now, backlog, horizon):
                 alive.append(item)
             else:
                 dropped.append((item.arrival_s, now))
