@@ -55,7 +55,9 @@ def load_figure(runs: Sequence[dict], path: str | os.PathLike, title: str = "") 
     for policy, mine in lines.items():
         mine = sorted(mine, key=lambda r: r["speedup"])
         loads = [r["speedup"] for r in mine]
-        style = dict(marker="o", linewidth=1.2 if "MILP" in policy else 0.8)
+        style = dict(marker="o", linewidth=0.8)
+        if "MILP" in policy:  # the reference line, apart from the ten default colours
+            style.update(color="black", linewidth=1.6, marker="s")
         goodput.plot(loads, [100 * r["goodput_fraction"] for r in mine], label=policy, **style)
         tail.plot(loads, [r["p99_s"] for r in mine], label=policy, **style)
     goodput.set(xlabel="load (x the trace's rate)", ylabel="served within L_max (%)")
@@ -78,7 +80,10 @@ def queue_figure(runs: Sequence[dict], path: str | os.PathLike, title: str = "")
     for axis, load in zip(axes, loads):
         for run in (r for r in runs if r["speedup"] == load and r["queue"]):
             times, lengths = zip(*run["queue"])
-            axis.plot(np.array(times) / 60, lengths, label=run["policy"], linewidth=0.8)
+            style = {"color": "black", "linewidth": 1.4} if "MILP" in run["policy"] else {}
+            axis.plot(
+                np.array(times) / 60, lengths, label=run["policy"], **{"linewidth": 0.8, **style}
+            )
         axis.set(xlabel="minute of the replay", ylabel="requests waiting", title=f"{load:g}x")
     axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     if title:
