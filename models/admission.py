@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from opt_offload.schemas import AdmissionInstance
 
+from .formulation import Formulation, ProblemClass
+
 HZ_PER_MHZ = 1e6
 MS_PER_S = 1e3
 # c_i / B_i in seconds -> milliseconds when c is divided by this and B is in MHz
@@ -42,7 +44,7 @@ class SlotData:
     gain: tuple[float, ...]  # g_i = Q(x_i,1) - Q(x_i,0)
     queue_delay_ms: tuple[float, ...]  # TQ_i
     free_slots: int  # M - |M_t|
-    bandwidth_mhz: float  # B
+    bandwidth_mhz: float  # B - uplink_busy_hz: the band this slot's uploads share
     reference_bandwidth_mhz: float  # B_ref, at which a queued request's upload is priced
     beta_per_ms: float
 
@@ -62,7 +64,7 @@ class SlotData:
             gain=tuple(c.gain for c in instance.candidates),
             queue_delay_ms=tuple(MS_PER_S * delays[c.id] for c in instance.candidates),
             free_slots=instance.server.free_slots,
-            bandwidth_mhz=instance.bandwidth_hz / HZ_PER_MHZ,
+            bandwidth_mhz=instance.available_bandwidth_hz / HZ_PER_MHZ,
             reference_bandwidth_mhz=instance.reference_bandwidth_hz / HZ_PER_MHZ,
             beta_per_ms=instance.beta / MS_PER_S,
         )
@@ -186,6 +188,19 @@ def add_initial_cuts(m, data: SlotData) -> None:
             add_tangent_cut(m, data, i, data.bandwidth_mhz / k)
 
 
+def pyomo_admitted(m) -> tuple[frozenset[int], frozenset[int]]:
+    """The solved (immediate, queued) positions of :func:`pyomo_model`."""
+    immediate = frozenset(i for i in m.I if m.immediate[i].value > 0.5)
+    queued = frozenset(i for i in m.I if m.queued[i].value > 0.5)
+    return immediate, queued
+
+
+def pyomo_formulation(data: SlotData) -> Formulation:
+    """:func:`pyomo_model` with its sense and decoder (the admitted and queued positions)."""
+    m = pyomo_model(data)
+    return Formulation(m, "pyomo", ProblemClass.MILP, "max", lambda: pyomo_admitted(m))
+
+
 # --- CVXPY: MISOCP ---------------------------------------------------------------------------
 
 
@@ -224,3 +239,16 @@ def cvxpy_problem(data: SlotData) -> CvxpyAdmission:
     constraints += [cp.quad_over_lin(np.sqrt(upload[k]) * x[k], band[k]) <= t[k] for k in range(n)]
     objective = cp.Maximize(gain @ x + queue_value @ y - data.beta_per_ms * cp.sum(t))
     return CvxpyAdmission(cp.Problem(objective, constraints), positions, x, y, band)
+
+
+def cvxpy_formulation(data: SlotData) -> Formulation:
+    """:func:`cvxpy_problem` with its sense and decoder (the admitted and queued positions)."""
+    stated = cvxpy_problem(data)
+
+    def decode() -> tuple[frozenset[int], frozenset[int]]:
+        positions = stated.positions
+        immediate = frozenset(i for i, x in zip(positions, stated.immediate.value) if x > 0.5)
+        queued = frozenset(i for i, y in zip(positions, stated.queued.value) if y > 0.5)
+        return immediate, queued
+
+    return Formulation(stated.problem, "cvxpy", ProblemClass.MISOCP, "max", decode)

@@ -28,9 +28,11 @@ from typing import Literal
 
 import numpy as np
 
-from opt_offload.evaluate.result import exceeds
 from opt_offload.schemas import AssignmentInstance
-from opt_offload.schemas.assignment import PLACEMENT_KEY, Server, Task
+from opt_offload.schemas.assignment import Server, Task
+from opt_offload.tolerance import exceeds
+
+from .formulation import Formulation, ProblemClass
 
 Stage = Literal["throughput", "transmission", "weighted"]
 STAGES: tuple[Stage, ...] = ("throughput", "transmission", "weighted")
@@ -147,12 +149,13 @@ class AssignmentData:
             raise ValueError(f"strict instance with unservable tasks: {', '.join(missing)}")
 
     def decisions(self, x: np.ndarray, y: np.ndarray | None) -> dict:
-        """0/1 values (up to the solver's tolerance) as instance decisions (DESIGN §9)."""
+        """0/1 values (up to the solver's tolerance) as instance decisions (DESIGN §9):
+        ``{"tasks": {task: server or None}, "placement": {edge: [models]}}``."""
         instance = self.instance
-        decisions: dict = {t.id: None for t in instance.tasks}
+        tasks: dict = {t.id: None for t in instance.tasks}
         for p in np.flatnonzero(x > 0.5):
             i, j = self.pairs[p]
-            decisions[instance.tasks[i].id] = instance.servers[j].id
+            tasks[instance.tasks[i].id] = instance.servers[j].id
         if instance.placement is not None:
             placement = {j: list(m) for j, m in instance.placement.items()}
         else:
@@ -160,8 +163,7 @@ class AssignmentData:
             for q in np.flatnonzero(y > 0.5) if y is not None else []:
                 j, k = self.deployments[q]
                 placement[instance.servers[j].id].append(instance.models[k].id)
-        decisions[PLACEMENT_KEY] = placement
-        return decisions
+        return {"tasks": tasks, "placement": placement}
 
 
 # --- Pyomo ------------------------------------------------------------------------------------
@@ -268,6 +270,27 @@ def pyomo_values(model) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+STAGE_SENSE = {"throughput": "max", "transmission": "min", "weighted": "max"}
+
+
+def pyomo_formulation(
+    instance: AssignmentInstance,
+    *,
+    objective: Stage = "transmission",
+    min_throughput: int | None = None,
+) -> Formulation:
+    """:func:`build_pyomo` with its sense and decoder."""
+    data = AssignmentData(instance)
+    model = build_pyomo(instance, objective=objective, min_throughput=min_throughput)
+    return Formulation(
+        model,
+        "pyomo",
+        ProblemClass.MILP,
+        STAGE_SENSE[objective],
+        lambda: data.decisions(*pyomo_values(model)),
+    )
+
+
 # --- CVXPY ------------------------------------------------------------------------------------
 
 
@@ -329,3 +352,21 @@ def build_cvxpy(
         "weighted": cp.Maximize(weights.throughput * throughput - weights.latency * transmission),
     }[objective]
     return cp.Problem(goal, constraints), x, y
+
+
+def cvxpy_formulation(
+    instance: AssignmentInstance,
+    *,
+    objective: Stage = "transmission",
+    min_throughput: int | None = None,
+) -> Formulation:
+    """:func:`build_cvxpy` with its sense and decoder."""
+    data = AssignmentData(instance)
+    problem, x, y = build_cvxpy(instance, objective=objective, min_throughput=min_throughput)
+    return Formulation(
+        problem,
+        "cvxpy",
+        ProblemClass.MILP,
+        STAGE_SENSE[objective],
+        lambda: data.decisions(x.value, None if y is None else y.value),
+    )

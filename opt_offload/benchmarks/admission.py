@@ -126,7 +126,7 @@ def ratio(numerator: float | None, denominator: float | None) -> str:
 def report(times: dict[tuple[int, str], float]) -> None:
     from rich.table import Table
 
-    from ..cli.common import console
+    from ..console import console
 
     table = Table(title="admission: median time per solve (solver call, no evaluation)")
     for column in ("n", "solver", "median ms", "x threshold", "Pyomo / this"):

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from .. import __version__
 from ..discovery import submodules
 from ..errors import InputError
 from .common import EXIT_BAD_INPUT
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Optimisation of LLM inference offloading: admission, assignment and "
         "tensor-placement problems, exact solvers and the papers' heuristics.",
     )
+    parser.add_argument("--version", action="version", version=f"opt-offload {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in command_modules():
         module.add_parser(subparsers)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
+from ..console import console  # noqa: F401  (the commands print here)
 from ..errors import InputError
 from ..schemas import Solution
 
 EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT = 0, 1, 2
 
-console = Console(highlight=False, soft_wrap=True)
-
 
 def exit_code(solution: Solution) -> int:
-    """0 when there are feasible decisions, 1 when infeasible or nothing was found."""
-    found = solution.status.has_solution and solution.objective is not None
+    """0 when there are feasible decisions, 1 when infeasible or nothing was found (a time
+    limit without an incumbent included)."""
+    found = solution.has_decisions and solution.objective is not None
     return EXIT_OK if found else EXIT_NO_SOLUTION
 
 

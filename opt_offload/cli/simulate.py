@@ -38,6 +38,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, help="slots not measured (a tenth of --slots)")
     parser.add_argument("--beta", type=float, help="latency weight, 1/s (calibrated: 2.45)")
     add_arrival_arguments(parser)
+    parser.add_argument(
+        "--upload",
+        default="priced",
+        help="a queued request's upload: priced (at B_ref, taking no band: DESIGN §4, "
+        "Theorem 2) or shared (now, in a share of the slot's band beside the immediate "
+        "admissions) (priced)",
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -88,6 +95,7 @@ def run_config(args: argparse.Namespace, **fields):
         arrival_rate=args.lam,
         slots=slots,
         trace=spec,
+        upload=args.upload,
         **{key: value for key, value in optional.items() if value is not None},
         **fields,
     )
@@ -148,6 +156,7 @@ def print_result(result) -> None:
             "M, B (Hz), lambda",
             f"{result.capacity}, {result.bandwidth_hz:g}, {result.arrival_rate:g}",
         ),
+        ("queued upload", result.upload),
         ("tasks measured", str(result.tasks)),
         ("accuracy (SURROGATE)", f"{100 * result.accuracy_surrogate:.2f} %"),
         ("processing delay (ms/task)", f"{result.processing_ms:.3f}"),

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..io import load_instance, to_json, write_text_atomic
 from ..plots import plot_solution
+from ..registry import check_time_limit
 from ..report import print_front, print_solution
 from ..solve import solve
 from .common import (
@@ -40,14 +41,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="assignment only: the Pareto front of (throughput, transmission latency) by an "
         "epsilon-constraint sweep with the exact solver (exact or exact-cvxpy); --time-limit "
-        "applies to each point, --json / --out / --plot give the front",
+        "bounds the whole sweep, --json / --out / --plot give the front",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.time_limit is not None and args.time_limit <= 0:
-        raise InputError(f"--time-limit: must be positive, got {args.time_limit}")
+    check_time_limit(args.time_limit)
     instance = load_instance(args.file)
     if args.pareto:
         return run_pareto(args, instance)
@@ -75,9 +75,6 @@ def write_out(path: str | None, text: str) -> None:
             raise InputError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
 
 
-PARETO_BACKENDS = {"exact": "pyomo", "exact-cvxpy": "cvxpy"}
-
-
 def run_pareto(args: argparse.Namespace, instance) -> int:
     if instance.kind != "assignment":
         raise InputError(
@@ -85,7 +82,9 @@ def run_pareto(args: argparse.Namespace, instance) -> int:
             f"this is a {instance.kind} instance"
         )
     name = args.solver or "exact"
-    if name not in PARETO_BACKENDS:
+    from ..solvers.assignment.exact import BACKENDS
+
+    if name not in BACKENDS:
         raise InputError(f"--pareto: needs --solver exact or exact-cvxpy, got {name!r}")
     from ..registry import get_solver
     from ..solvers.assignment.pareto import pareto_front
@@ -95,7 +94,7 @@ def run_pareto(args: argparse.Namespace, instance) -> int:
     options = spec.parse_options(parse_key_values(args.option))
     front = pareto_front(
         instance,
-        backend=PARETO_BACKENDS[name],
+        backend=BACKENDS[name],
         time_limit=args.time_limit,
         mip_gap=options["mip_gap"],
     )

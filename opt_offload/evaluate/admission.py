@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from ..queueing import list_schedule_waits
 from ..schemas import AdmissionDecision, AdmissionInstance
 from ..schemas.admission import Candidate
-from .result import REL_TOL, Evaluation, exceeds, objective_sense
+from ..tolerance import REL_TOL, exceeds
+from .result import Evaluation, objective_sense
 
 
 def parse_decisions(
@@ -101,8 +102,12 @@ def constraint_violations(
             f"slots (M = {instance.server.capacity}, {len(instance.server.busy_remaining_s)} busy)"
         )
     used = sum(d.bandwidth_hz for d in decisions.values() if d.action == "immediate")
-    if exceeds(used, instance.bandwidth_hz):
-        problems.append(f"bandwidth: {used} Hz allocated, budget {instance.bandwidth_hz} Hz")
+    budget = instance.available_bandwidth_hz
+    if exceeds(used, budget):
+        problems.append(
+            f"bandwidth: {used} Hz allocated, budget {budget} Hz (bandwidth_hz less "
+            "server.uplink_busy_hz)"
+        )
     return problems
 
 

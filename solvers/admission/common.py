@@ -30,7 +30,14 @@ class SlotAnswer:
     queued: frozenset[int]
     bound: float | None = None
     message: str | None = None
+    found: bool = True  # False: the sets are empty because the solver holds no solution
 
+    @property
+    def has_decisions(self) -> bool:
+        return self.found and self.status in WITH_DECISIONS
+
+
+WITH_DECISIONS = (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT)
 
 InnerSolver = Callable[[SlotData, float | None], SlotAnswer]
 
@@ -80,9 +87,10 @@ def solve_slot(
     if instance.queue.delay == "given":
         data = SlotData.from_instance(instance)
         answer = inner(data, time_limit)
+        decisions = decisions_of(data, answer.immediate, answer.queued)
         return SolverResult(
             answer.status,
-            as_plain(decisions_of(data, answer.immediate, answer.queued)),
+            as_plain(decisions) if answer.has_decisions else None,
             bound=answer.bound,
             message=answer.message,
         )
@@ -120,8 +128,10 @@ def estimate_fixed_point(
     for k in range(1, kmax + 1):
         data = SlotData.from_instance(instance, hypothetical_queue_delays(instance, decisions))
         answer = inner(data, remaining(deadline))
-        if not answer.status.has_solution:
-            return SolverResult(answer.status, as_plain(best[1]), message=answer.message)
+        if not answer.has_decisions:
+            # the best iterate so far (all-local at worst) is still an incumbent at a limit
+            kept = as_plain(best[1]) if answer.status is Status.TIME_LIMIT else None
+            return SolverResult(answer.status, kept, message=answer.message)
         decisions = decisions_of(data, answer.immediate, answer.queued)
         value = evaluate_admission(instance, decisions).objective
         if value is not None and value > best[0]:

@@ -82,6 +82,7 @@ import dataclasses
 import heapq
 import itertools
 import math
+import time
 from dataclasses import dataclass, field
 
 from opt_offload.models.admission import SlotData, split_bandwidth
@@ -345,7 +346,10 @@ def priority_waits(
     return waits
 
 
-def estimate_rules(instance: AdmissionInstance, variant: Variant) -> tuple[Outcome, SlotData, str]:
+def estimate_rules(
+    instance: AdmissionInstance, variant: Variant, deadline: float | None = None
+) -> tuple[Outcome, SlotData, str]:
+    """The queue-delay loop; stops after the pass that crosses ``deadline`` (perf_counter)."""
     data = SlotData.from_instance(instance)
     order = sorted(data.candidates, key=lambda i: (-zero_price_gain(data, i), i))
     outcome = None
@@ -361,7 +365,12 @@ def estimate_rules(instance: AdmissionInstance, variant: Variant) -> tuple[Outco
         outcome, order = new, new_order
         if stable:
             return outcome, data, f"queue-delay loop: order stable after {k} passes"
+        if deadline is not None and time.perf_counter() > deadline:
+            return outcome, data, f"{TIME_LIMIT_NOTE} after {k} passes"
     return outcome, data, f"queue-delay loop: order not stable after K_max = {variant.kmax} passes"
+
+
+TIME_LIMIT_NOTE = "queue-delay loop: time limit"
 
 
 @register(
@@ -400,16 +409,17 @@ def threshold(
     queue_upload: str = "reference",
 ) -> SolverResult:
     variant = Variant(kmax, zero_price_check, queue_upload)
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
     if instance.queue.delay == "given":
         data = SlotData.from_instance(instance)
         outcome = threshold_rules(data, variant)
         note = ""
     else:
-        outcome, data, note = estimate_rules(instance, variant)
+        outcome, data, note = estimate_rules(instance, variant, deadline)
         note = "; " + note
     message = f"case {outcome.case}, mu = {outcome.mu:.6g} /MHz, lambda_s = {outcome.lam:.6g}"
     return SolverResult(
-        Status.FEASIBLE,
+        Status.TIME_LIMIT if TIME_LIMIT_NOTE in note else Status.FEASIBLE,
         as_plain(decisions_of(data, outcome.immediate, outcome.queued)),
         message=message + note,
     )

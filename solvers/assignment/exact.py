@@ -17,24 +17,15 @@ One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throug
 from __future__ import annotations
 
 import time
-import warnings
 
-import numpy as np
-
-from opt_offload.errors import lookup
 from opt_offload.evaluate import evaluate
-from opt_offload.registry import Option, SolverResult, register
+from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
-from ..highs import (
-    cvxpy_highs_options,
-    cvxpy_status_table,
-    finite,
-    silence_highs_banner,
-    solve_pyomo_with_highs,
-)
+from ..backends import Limits, solve_with
+from .infeasibility import explain, unservable_message
 
-MIP_GAP = 1e-6
+MIP_GAP = MIP_GAP_OPTION.default
 
 MODE = Option(
     "mode",
@@ -44,63 +35,24 @@ MODE = Option(
     "empty: the instance's objective.mode",
     choices=("", "lexicographic", "weighted"),
 )
-GAP = Option("mip_gap", float, MIP_GAP, "relative gap at which HiGHS stops and calls optimal")
+
+# the registered name -> the backend that solves its MILP
+BACKENDS = {"exact": "pyomo-highs", "exact-cvxpy": "cvxpy-highs"}
 
 
-def solve_pyomo(
-    instance: AssignmentInstance,
-    stage: str,
-    min_throughput: int | None,
-    time_limit: float | None,
-    mip_gap: float,
-) -> SolverResult:
-    from opt_offload.models.assignment import AssignmentData, build_pyomo, pyomo_values
+def formulation_of(
+    instance: AssignmentInstance, stage: str, min_throughput: int | None, backend: str
+):
+    from opt_offload.models.assignment import cvxpy_formulation, pyomo_formulation
 
-    model = build_pyomo(instance, objective=stage, min_throughput=min_throughput)
-    return solve_pyomo_with_highs(
-        model, time_limit, mip_gap, lambda: AssignmentData(instance).decisions(*pyomo_values(model))
-    )
-
-
-def solve_cvxpy(
-    instance: AssignmentInstance,
-    stage: str,
-    min_throughput: int | None,
-    time_limit: float | None,
-    mip_gap: float,
-) -> SolverResult:
-    import cvxpy as cp
-
-    from opt_offload.models.assignment import AssignmentData, build_cvxpy
-
-    problem, x, y = build_cvxpy(instance, objective=stage, min_throughput=min_throughput)
-    silence_highs_banner()
-    with warnings.catch_warnings():
-        # CVXPY warns "may be inaccurate" at a time limit; the status table reports that
-        warnings.simplefilter("ignore", UserWarning)
-        problem.solve(solver=cp.HIGHS, **cvxpy_highs_options(mip_gap, time_limit))
-    status = cvxpy_status_table().get(problem.status, Status.ERROR)
-    info = problem.solver_stats.extra_stats if problem.solver_stats else None
-    bound = None
-    if info is not None and status.has_solution:
-        # CVXPY hands HiGHS a minimisation; our objectives have no constant term, so the
-        # HiGHS dual bound is the bound up to the sign of a maximisation
-        sign = -1.0 if isinstance(problem.objective, cp.Maximize) else 1.0
-        bound = finite(sign * info.mip_dual_bound)
-    # at a limit CVXPY hands back a value even when HiGHS has no primal solution (2 = feasible)
-    found = x.value is not None and (info is None or info.primal_solution_status == 2)
-    if status.has_solution and found:
-        y_value = y.value if y is not None else None
-        return SolverResult(status, AssignmentData(instance).decisions(x.value, y_value), bound)
-    no_solution = Status.ERROR if status.has_solution else status
-    return SolverResult(no_solution, None, bound, f"CVXPY: {problem.status}")
-
-
-SOLVE = {"pyomo": solve_pyomo, "cvxpy": solve_cvxpy}
+    build = pyomo_formulation if backend.startswith("pyomo") else cvxpy_formulation
+    return build(instance, objective=stage, min_throughput=min_throughput)
 
 
 def trivial_stage(instance: AssignmentInstance, min_throughput: int | None) -> SolverResult:
     """No pair passes the pre-filter (admission; or no tasks): reject every task."""
+    import numpy as np
+
     from opt_offload.models.assignment import AssignmentData
 
     if min_throughput:
@@ -114,22 +66,22 @@ def solve_stage(
     stage: str,
     *,
     min_throughput: int | None = None,
-    backend: str = "pyomo",
+    backend: str = "pyomo-highs",
     time_limit: float | None = None,
     mip_gap: float = MIP_GAP,
 ) -> SolverResult:
     """One MILP: ``stage`` is throughput (max S), transmission (min T) or weighted, with
-    ``S >= min_throughput`` when given. ``bound`` is the proven bound on that stage's
-    objective. A strict instance with a task no server can take is answered as infeasible
-    before any model is built, naming the tasks."""
+    ``S >= min_throughput`` when given, solved by the named backend. ``bound`` is the proven
+    bound on that stage's objective. A strict instance with a task no server can take is
+    answered as infeasible before any model is built, naming the tasks."""
     from opt_offload.models.assignment import AssignmentData, unservable_tasks
 
     if instance.variant == "strict" and (missing := unservable_tasks(instance)):
         return SolverResult(Status.INFEASIBLE, None, message=unservable_message(missing))
     if not AssignmentData(instance).pairs:
         return trivial_stage(instance, min_throughput)
-    solve = lookup(SOLVE, backend, "backend")
-    return solve(instance, stage, min_throughput, time_limit, mip_gap)
+    formulation = formulation_of(instance, stage, min_throughput, backend)
+    return solve_with(backend, formulation, Limits(time_limit, mip_gap))
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -144,14 +96,6 @@ def min_transmission(
     return solve_stage(instance, "transmission", min_throughput=min_throughput, **options)
 
 
-def unservable_message(tasks: list[str]) -> str:
-    return (
-        f"infeasible: {', '.join(tasks)} "
-        f"{'has' if len(tasks) == 1 else 'have'} no server that meets QoS (1e), can hold the "
-        "model (1b)/(1c) and fits the workload in its budget (1d)"
-    )
-
-
 def metrics(decisions: dict, instance: AssignmentInstance) -> dict:
     """S, T and the weighted value of a stage's decisions, from the shared evaluator."""
     return evaluate(instance, decisions).metrics
@@ -159,9 +103,7 @@ def metrics(decisions: dict, instance: AssignmentInstance) -> dict:
 
 def remaining(time_limit: float | None, start: float) -> float | None:
     """What is left of the limit; at least a moment, so that HiGHS still returns its bound."""
-    if time_limit is None:
-        return None
-    return max(time_limit - (time.perf_counter() - start), 0.01)
+    return Limits(time_limit).after(start).time_limit
 
 
 def proven(result: SolverResult) -> str:
@@ -171,12 +113,14 @@ def proven(result: SolverResult) -> str:
 
 
 def solve_strict(instance: AssignmentInstance, backend: str, time_limit, mip_gap) -> SolverResult:
+    """Min T; a proven infeasibility is explained within what is left of the limit."""
+    start = time.perf_counter()
     result = min_transmission(instance, backend=backend, time_limit=time_limit, mip_gap=mip_gap)
     if result.status is not Status.INFEASIBLE:
         return result
-    from .infeasibility import explain
-
-    return SolverResult(Status.INFEASIBLE, None, message=explain(instance, time_limit))
+    return SolverResult(
+        Status.INFEASIBLE, None, message=explain(instance, remaining(time_limit, start))
+    )
 
 
 def solve_lexicographic(
@@ -217,7 +161,7 @@ def solve_weighted(instance: AssignmentInstance, backend: str, time_limit, mip_g
         return result
     value = metrics(result.decisions, instance)["weighted"]
     message = f"weighted: w_S S - w_T T = {value:.9g} {proven(result)}"
-    return SolverResult(result.status, result.decisions, None, message)
+    return SolverResult(result.status, result.decisions, None, message, proves_objective=False)
 
 
 def solve_assignment(
@@ -235,8 +179,9 @@ def solve_assignment(
     return solver(instance, backend, time_limit, mip_gap)
 
 
-def register_backend(name: str, backend: str, description: str, requires: tuple[str, ...]):
-    """Register the MILP through one modelling layer; both backends share everything else."""
+def register_exact(name: str, description: str, requires: tuple[str, ...]):
+    """Register the MILP through one backend (``BACKENDS[name]``); both share everything else."""
+    backend = BACKENDS[name]
 
     def run(
         instance: AssignmentInstance,
@@ -250,22 +195,20 @@ def register_backend(name: str, backend: str, description: str, requires: tuple[
         )
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
-    options = (MODE, GAP)
+    options = (MODE, MIP_GAP_OPTION)
     return register(
         "assignment", name, exact=True, description=description, options=options, requires=requires
     )(run)
 
 
-exact = register_backend(
+exact = register_exact(
     "exact",
-    "pyomo",
     "MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by HiGHS; "
     "strict: min T, admission: lexicographic (max S, then min T) or weighted",
     ("pyomo", "highspy"),
 )
-exact_cvxpy = register_backend(
+exact_cvxpy = register_exact(
     "exact-cvxpy",
-    "cvxpy",
     "the same MILP stated in CVXPY (vectorised), solved by HiGHS through CVXPY",
     ("cvxpy", "highspy"),
 )

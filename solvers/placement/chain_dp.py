@@ -20,10 +20,10 @@ import networkx as nx
 import numpy as np
 
 from opt_offload.errors import InputError
-from opt_offload.evaluate.result import exceeds
 from opt_offload.models.placement import PlacementData
 from opt_offload.registry import SolverResult, register
 from opt_offload.schemas import PlacementInstance, Status
+from opt_offload.tolerance import exceeds
 
 
 def stage_of(node) -> tuple:
@@ -162,7 +162,7 @@ def chain_dp(instance: PlacementInstance, *, time_limit: float | None = None) ->
     found = partition(segments)
     if found is None:
         return SolverResult(
-            Status.INFEASIBLE,
+            Status.GAVE_UP,
             None,
             message="no contiguous partition with one segment per device fits",
         )
