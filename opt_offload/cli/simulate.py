@@ -11,6 +11,7 @@ from ..errors import InputError
 from ..io import write_text_atomic
 from .common import console
 
+DEFAULT_SLOTS = 2000
 SCHEDULERS_HELP = "threshold, exact, greedy, random, all-local (admission solvers) or all-server"
 SURROGATE_NOTE = (
     "accuracy is a SURROGATE (opt_offload.simulation.quality), calibrated in expectation to "
@@ -21,6 +22,7 @@ SURROGATE_NOTE = (
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """What a run needs besides M, B, the scheduler and the policy (shared with ``sweep``)."""
     from ..prada import ARRIVAL_RATE
+    from .trace_options import add_arrival_arguments
 
     parser.add_argument(
         "--preset", default="gsm8k", help="task preset: gsm8k, gaokao, mmlu-stem (gsm8k)"
@@ -28,9 +30,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lam", type=float, default=ARRIVAL_RATE, help="arrivals per slot (Table 3: 3)"
     )
-    parser.add_argument("--slots", type=int, default=2000, help="slots with arrivals (2000)")
+    parser.add_argument(
+        "--slots",
+        type=int,
+        help="slots with arrivals (2000; with a trace, the slots its window spans)",
+    )
     parser.add_argument("--warmup", type=int, help="slots not measured (a tenth of --slots)")
     parser.add_argument("--beta", type=float, help="latency weight, 1/s (calibrated: 2.45)")
+    add_arrival_arguments(parser)
     parser.add_argument(
         "--upload",
         default="priced",
@@ -70,14 +77,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_config(args: argparse.Namespace, **fields):
-    """The SimulationConfig of the shared options (``fields``: the rest)."""
+    """The SimulationConfig of the shared options (``fields``: the rest). With ``--arrivals
+    trace:FILE`` the trace's requests replace Poisson(lambda) and, unless ``--slots`` is given,
+    the run has the slots the trace window spans."""
     from ..simulation import SimulationConfig
+    from ..simulation.arrivals import TraceArrivals
+    from .trace_options import trace_spec
 
+    spec = trace_spec(args)
+    slots = args.slots
+    if slots is None:
+        slot_s = SimulationConfig.slot_s
+        slots = DEFAULT_SLOTS if spec is None else TraceArrivals(spec, slot_s).slots_needed
     optional = {"warmup": args.warmup, "beta": args.beta}
     return SimulationConfig(
         preset=args.preset,
         arrival_rate=args.lam,
-        slots=args.slots,
+        slots=slots,
+        trace=spec,
         upload=args.upload,
         **{key: value for key, value in optional.items() if value is not None},
         **fields,
@@ -99,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     config.check()
     with progress_bar("slots", config.slots) as show:  # the drain after them ends the bar
         result = simulate(config, show)
-    document = {**result.as_dict(), "note": SURROGATE_NOTE}
+    document = {**result.as_dict(), "arrivals": args.arrivals, "note": SURROGATE_NOTE}
     text = {"json": json.dumps(document, indent=2) + "\n", "csv": csv_text([result.as_dict()])}
     if args.out:
         kind = "csv" if args.csv or (not args.json and args.out.endswith(".csv")) else "json"

@@ -15,6 +15,7 @@ from ..prada import (
     SNR_THRESHOLD_DB,
     TABLE3_BANDWIDTH_HZ,
 )
+from .arrivals import TraceSpec
 from .calibration import BETA_PER_S, FLOPS_SLM
 from .policies import POLICIES
 from .presets import PRESETS
@@ -57,6 +58,7 @@ class SimulationConfig:
     snr_threshold_db: float = SNR_THRESHOLD_DB
     slot_s: float = SLOT_S
     flops_slm: float = FLOPS_SLM
+    trace: TraceSpec | None = None  # replay a trace's requests instead of Poisson(lambda)
 
     @property
     def measured_from(self) -> int:

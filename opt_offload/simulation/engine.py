@@ -54,6 +54,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..models.admission import HZ_PER_MHZ, UPLOAD_SCALE, SlotData, split_bandwidth
+from .arrivals import arrival_source
 from .config import SimulationConfig
 from .metrics import RunResult, Totals, summarise
 from .policies import coarse_advantage, stage1_policy
@@ -157,6 +158,7 @@ class Simulation:
         self.channel = Channel(config.mean_snr_db, config.snr_threshold_db)
         self.quality = QualitySurrogate.of(self.task_preset.table2)
         self.server = Server(config.capacity)
+        self.source = arrival_source(config)
         self.uplink = Uplink(config.bandwidth_hz / HZ_PER_MHZ)
         self.wake: defaultdict[int, list[Pending]] = defaultdict(list)
         self.arrivals: list[list[tuple[Pending, int]]] = []  # per slot of the chunk: (task, wake)
@@ -175,10 +177,11 @@ class Simulation:
     # --- arrivals -------------------------------------------------------------------------
 
     def draw_arrivals(self, first_slot: int) -> None:
-        """Tasks of slots [first_slot, first_slot + ARRIVAL_CHUNK), eq. (1)."""
+        """Tasks of slots [first_slot, first_slot + ARRIVAL_CHUNK): Poisson, eq. (1), or a
+        trace's requests (:mod:`opt_offload.simulation.arrivals`)."""
         cfg = self.config
         count = min(ARRIVAL_CHUNK, cfg.slots - first_slot)
-        per_slot = self.task_rng.poisson(cfg.arrival_rate, size=count)
+        per_slot = self.source.per_slot(first_slot, count, self.task_rng)
         self.arrivals = [[] for _ in range(count)]
         if per_slot.sum():
             draws = draw_tasks(
@@ -188,6 +191,7 @@ class Simulation:
                 self.compute,
                 self.channel,
                 self.quality,
+                self.source.lengths(first_slot, per_slot, self.task_preset),
             )
             nominated = self.nominate(draws, cfg.beta, self.policy_rng)
             arrival = np.repeat(np.arange(count), per_slot)
