@@ -2,9 +2,12 @@
 
 Three statements of the same problem, all built from one :class:`SlotData`:
 
-- the closed form for a fixed immediate set A (DESIGN §4): the best split is
-  ``B_i = B sqrt(c_i) / sum_{j in A} sqrt(c_j)`` and the communication penalty is
-  ``beta (sum_{i in A} sqrt(c_i))^2 / B`` (:func:`split_bandwidth`, :func:`slot_value`);
+- the closed form for a fixed uploading set S (DESIGN §4): the best split is
+  ``B_i = B sqrt(c_i) / sum_{j in S} sqrt(c_j)`` and the communication penalty is
+  ``beta (sum_{i in S} sqrt(c_i))^2 / B`` (:func:`split_bandwidth`, :func:`slot_value`);
+  S is the immediate set A with ``queue.upload = priced`` and A with the queued set Q with
+  ``shared`` (a queued request then uploads now and costs ``beta (c_i / B_i + TQ_i)``);
+  B is the band left by the uploads in flight, ``bandwidth_hz - server.uplink_busy_hz``;
 - a Pyomo MILP in which the perspective term ``c_i x_i / B_i`` is bounded from below by
   tangent (outer-approximation) cuts (:func:`pyomo_model`, :func:`add_tangent_cut`);
 - a CVXPY MISOCP with ``quad_over_lin(sqrt(c_i) x_i, B_i) <= t_i`` (:func:`cvxpy_problem`).
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 
 from opt_offload.schemas import AdmissionInstance
 
+from .formulation import Formulation, ProblemClass
+
 HZ_PER_MHZ = 1e6
 MS_PER_S = 1e3
 # c_i / B_i in seconds -> milliseconds when c is divided by this and B is in MHz
@@ -42,9 +47,11 @@ class SlotData:
     gain: tuple[float, ...]  # g_i = Q(x_i,1) - Q(x_i,0)
     queue_delay_ms: tuple[float, ...]  # TQ_i
     free_slots: int  # M - |M_t|
-    bandwidth_mhz: float  # B
+    bandwidth_mhz: float  # B - uplink_busy_hz: the band this slot's uploads share
     reference_bandwidth_mhz: float  # B_ref, at which a queued request's upload is priced
     beta_per_ms: float
+    # queue.upload 'shared': a queued request uploads now in the slot's band (c_i / B_i + TQ_i)
+    shared: bool = False
 
     @classmethod
     def from_instance(
@@ -62,9 +69,10 @@ class SlotData:
             gain=tuple(c.gain for c in instance.candidates),
             queue_delay_ms=tuple(MS_PER_S * delays[c.id] for c in instance.candidates),
             free_slots=instance.server.free_slots,
-            bandwidth_mhz=instance.bandwidth_hz / HZ_PER_MHZ,
+            bandwidth_mhz=instance.available_bandwidth_hz / HZ_PER_MHZ,
             reference_bandwidth_mhz=instance.reference_bandwidth_hz / HZ_PER_MHZ,
             beta_per_ms=instance.beta / MS_PER_S,
+            shared=instance.shared_upload,
         )
 
     @property
@@ -73,28 +81,37 @@ class SlotData:
         return [i for i, ok in enumerate(self.eligible) if ok]
 
     def queue_value(self, i: int) -> float:
-        """Value of queueing i: g_i - beta (c_i / B_ref + TQ_i) (eq. 27, alpha = 1)."""
-        upload_ms = self.upload[i] / self.reference_bandwidth_mhz
+        """Value of queueing i (eq. 27, alpha = 1) apart from a shared upload's band:
+        'priced', g_i - beta (c_i / B_ref + TQ_i); 'shared', g_i - beta TQ_i (its upload
+        c_i / B_i is in the communication penalty of the uploading set)."""
+        upload_ms = 0.0 if self.shared else self.upload[i] / self.reference_bandwidth_mhz
         return self.gain[i] - self.beta_per_ms * (upload_ms + self.queue_delay_ms[i])
 
     def queue_cost(self, i: int) -> float:
-        """beta (c_i / B_ref + TQ_i): what queueing costs beyond the gain."""
+        """What queueing costs beyond the gain, apart from a shared upload's band."""
         return self.gain[i] - self.queue_value(i)
+
+    def uploading(self, immediate: Collection[int], queued: Collection[int]) -> set[int]:
+        """The candidates that upload in this slot's band: the immediate ones, and with
+        'shared' the queued ones too."""
+        return set(immediate) | set(queued) if self.shared else set(immediate)
 
 
 # --- the closed form (DESIGN §4) -----------------------------------------------------------
 
 
-def split_bandwidth(data: SlotData, immediate: Collection[int]) -> dict[int, float]:
-    """Best split of B over the immediate set A, in MHz: B_i proportional to sqrt(c_i)."""
-    roots = {i: math.sqrt(data.upload[i]) for i in immediate}
+def split_bandwidth(data: SlotData, uploading: Collection[int]) -> dict[int, float]:
+    """Best split of the band over the uploading set (A, or A and Q with 'shared'), in MHz:
+    B_i proportional to sqrt(c_i)."""
+    roots = {i: math.sqrt(data.upload[i]) for i in uploading}
     total = sum(roots.values())
     return {i: data.bandwidth_mhz * root / total for i, root in roots.items()}
 
 
-def communication_penalty(data: SlotData, immediate: Collection[int]) -> float:
-    """min over splits of beta sum_{i in A} c_i / B_i = beta (sum_{i in A} sqrt(c_i))^2 / B."""
-    root_sum = sum(math.sqrt(data.upload[i]) for i in immediate)
+def communication_penalty(data: SlotData, uploading: Collection[int]) -> float:
+    """min over splits of beta sum_{i in S} c_i / B_i = beta (sum_{i in S} sqrt(c_i))^2 / B
+    over the uploading set S (Cauchy-Schwarz, equality at B_i ~ sqrt(c_i))."""
+    root_sum = sum(math.sqrt(data.upload[i]) for i in uploading)
     return data.beta_per_ms * root_sum**2 / data.bandwidth_mhz
 
 
@@ -103,7 +120,7 @@ def slot_value(data: SlotData, immediate: Collection[int], queued: Collection[in
     return (
         sum(data.gain[i] for i in immediate)
         + sum(data.queue_value(i) for i in queued)
-        - communication_penalty(data, immediate)
+        - communication_penalty(data, data.uploading(immediate, queued))
     )
 
 
@@ -155,35 +172,57 @@ def add_capacity_constraint(m, data: SlotData) -> None:
     m.capacity = pyo.Constraint(expr=sum(m.immediate[i] for i in m.I) <= data.free_slots)
 
 
+def uploads(m, data: SlotData, i: int):
+    """z_i, 1 when i uploads in this slot's band: x_i, or x_i + y_i with 'shared'."""
+    return m.immediate[i] + m.queued[i] if data.shared else m.immediate[i]
+
+
 def add_bandwidth_constraints(m, data: SlotData) -> None:
-    """sum_i B_i <= B (eq. 28, second constraint) and B_i <= B x_i (no band when not admitted)."""
+    """sum_i B_i <= B (eq. 28, second constraint; B less the band of uploads in flight) and
+    B_i <= B z_i (no band unless i uploads now)."""
     import pyomo.environ as pyo
 
     m.band_budget = pyo.Constraint(expr=sum(m.bandwidth[i] for i in m.I) <= data.bandwidth_mhz)
     m.band_if_admitted = pyo.Constraint(
-        m.I, rule=lambda m, i: m.bandwidth[i] <= data.bandwidth_mhz * m.immediate[i]
+        m.I, rule=lambda m, i: m.bandwidth[i] <= data.bandwidth_mhz * uploads(m, data, i)
     )
 
 
 def add_tangent_cut(m, data: SlotData, i: int, at_mhz: float) -> None:
-    """Tangent of the perspective c x^2 / B at (x, B) = (1, B^): t >= 2 c x / B^ - c B / B^^2.
+    """Tangent of the perspective c z^2 / B at (z, B) = (1, B^): t >= 2 c z / B^ - c B / B^^2.
 
-    Valid everywhere on x in [0, 1], B > 0 (the perspective is convex; x^2 = x for binary x)
-    and tight at x = 1, B = B^, so the MILP value is an upper bound that the cuts tighten.
+    Valid everywhere on z in [0, 1], B > 0 (the perspective is convex; z^2 = z for binary z)
+    and tight at z = 1, B = B^, so the MILP value is an upper bound that the cuts tighten.
     """
     c = data.upload[i]
-    m.cuts.add(m.upload_ms[i] >= 2.0 * c / at_mhz * m.immediate[i] - c / at_mhz**2 * m.bandwidth[i])
+    m.cuts.add(
+        m.upload_ms[i] >= 2.0 * c / at_mhz * uploads(m, data, i) - c / at_mhz**2 * m.bandwidth[i]
+    )
 
 
 def add_initial_cuts(m, data: SlotData) -> None:
-    """Tangents at the even shares B/k, k = 1..free slots: where a split of k admissions lies."""
+    """Tangents at the even shares B/k, k = 1..uploads possible: where a split of k lies."""
     import pyomo.environ as pyo
 
     m.cuts = pyo.ConstraintList()
-    shares = range(1, max(1, min(data.free_slots, len(data.candidates))) + 1)
+    most = len(data.candidates) if data.shared else min(data.free_slots, len(data.candidates))
+    shares = range(1, max(1, most) + 1)
     for i in data.candidates:
         for k in shares:
             add_tangent_cut(m, data, i, data.bandwidth_mhz / k)
+
+
+def pyomo_admitted(m) -> tuple[frozenset[int], frozenset[int]]:
+    """The solved (immediate, queued) positions of :func:`pyomo_model`."""
+    immediate = frozenset(i for i in m.I if m.immediate[i].value > 0.5)
+    queued = frozenset(i for i in m.I if m.queued[i].value > 0.5)
+    return immediate, queued
+
+
+def pyomo_formulation(data: SlotData) -> Formulation:
+    """:func:`pyomo_model` with its sense and decoder (the admitted and queued positions)."""
+    m = pyomo_model(data)
+    return Formulation(m, "pyomo", ProblemClass.MILP, "max", lambda: pyomo_admitted(m))
 
 
 # --- CVXPY: MISOCP ---------------------------------------------------------------------------
@@ -201,8 +240,9 @@ class CvxpyAdmission:
 
 
 def cvxpy_problem(data: SlotData) -> CvxpyAdmission:
-    """DESIGN §4 as a MISOCP: ``quad_over_lin(sqrt(c_i) x_i, B_i) <= t_i`` is the rotated
-    cone ``t_i B_i >= c_i x_i^2``, the perspective of c_i / B_i."""
+    """DESIGN §4 as a MISOCP: ``quad_over_lin(sqrt(c_i) z_i, B_i) <= t_i`` is the rotated
+    cone ``t_i B_i >= c_i z_i^2``, the perspective of c_i / B_i, with z_i = x_i (or
+    x_i + y_i when queued uploads share the band)."""
     import cvxpy as cp
     import numpy as np
 
@@ -215,12 +255,26 @@ def cvxpy_problem(data: SlotData) -> CvxpyAdmission:
     y = cp.Variable(n, boolean=True, name="queued")
     band = cp.Variable(n, nonneg=True, name="bandwidth_mhz")
     t = cp.Variable(n, nonneg=True, name="upload_ms")
+    z = x + y if data.shared else x
     constraints = [
         x + y <= 1,
         cp.sum(x) <= data.free_slots,
         cp.sum(band) <= data.bandwidth_mhz,
-        band <= data.bandwidth_mhz * x,
+        band <= data.bandwidth_mhz * z,
     ]
-    constraints += [cp.quad_over_lin(np.sqrt(upload[k]) * x[k], band[k]) <= t[k] for k in range(n)]
+    constraints += [cp.quad_over_lin(np.sqrt(upload[k]) * z[k], band[k]) <= t[k] for k in range(n)]
     objective = cp.Maximize(gain @ x + queue_value @ y - data.beta_per_ms * cp.sum(t))
     return CvxpyAdmission(cp.Problem(objective, constraints), positions, x, y, band)
+
+
+def cvxpy_formulation(data: SlotData) -> Formulation:
+    """:func:`cvxpy_problem` with its sense and decoder (the admitted and queued positions)."""
+    stated = cvxpy_problem(data)
+
+    def decode() -> tuple[frozenset[int], frozenset[int]]:
+        positions = stated.positions
+        immediate = frozenset(i for i, x in zip(positions, stated.immediate.value) if x > 0.5)
+        queued = frozenset(i for i, y in zip(positions, stated.queued.value) if y > 0.5)
+        return immediate, queued
+
+    return Formulation(stated.problem, "cvxpy", ProblemClass.MISOCP, "max", decode)

@@ -16,23 +16,45 @@ Constraints: (1a) ``sum_j x_ij = 1`` (variant strict) or ``<= 1`` (admission); (
 Omega_j``; optionally ``S >= min_throughput`` (the epsilon constraint of the Pareto sweep and
 the second lexicographic stage). Throughput ``S = sum x``, transmission ``T = sum Ltrans x``.
 
+Tightenings (:class:`Tightening`; each a small function below, each switchable so that the
+benchmark can show what it buys; none changes the set of integer solutions):
+
+- ``scaled_budgets``: (1d) divided by Omega_j, so that its coefficients are W_ij / Omega_j in
+  (0, 1] instead of FLOP counts up to 1e13 against right-hand sides up to 1e15 (HiGHS warns of
+  a 1e21 bound-to-tolerance ratio and its LP slows down by several times);
+- ``storage_cover``: for each edge, every minimal cover C of its storage knapsack (1b), i.e.
+  models that do not fit together, gives ``sum_{k in C} y_jk <= |C| - 1``; without it the LP
+  relaxation deploys two 7 GB models at 0.85 each on a 12 GB edge;
+- ``model_load``: the budget split by model, ``sum_{i: mod(i)=k} W_ij / Omega_j x_ij <= y_jk``,
+  the aggregate of (1c) weighted by (1d) (a fractional y then buys only its share of the
+  budget);
+- ``symmetry``: servers that are interchangeable for the stage (same storage, budget and
+  candidate tasks with the same W_ij, and for stages that price T the same Ltrans_ij) are
+  ordered: a deployment code ``sum_r 2^r y_jr`` (free placement) or else the load, in
+  non-increasing order along each group, which any solution satisfies after relabelling.
+
 Objectives (one stage each; solvers/assignment/exact.py combines them):
 ``throughput`` max S, ``transmission`` min T, ``weighted`` max ``w_S S - w_T T``.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
-from opt_offload.evaluate.result import exceeds
 from opt_offload.schemas import AssignmentInstance
-from opt_offload.schemas.assignment import PLACEMENT_KEY, Server, Task
+from opt_offload.schemas.assignment import Server, Task
+from opt_offload.tolerance import exceeds
+
+from .formulation import Formulation, ProblemClass
 
 Stage = Literal["throughput", "transmission", "weighted"]
+COVER_MODELS = 10  # enumerate the storage covers of edges with at most this many models
+_LATEST: dict[str, AssignmentData] = {}  # AssignmentData.of: the last instance's data
 STAGES: tuple[Stage, ...] = ("throughput", "transmission", "weighted")
 
 
@@ -65,10 +87,36 @@ def unservable_tasks(instance: AssignmentInstance) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Tightening:
+    """Which optional constraint families the Pyomo model gets (see the module docstring)."""
+
+    scaled_budgets: bool = True
+    storage_cover: bool = True
+    model_load: bool = True
+    symmetry: bool = True
+
+
+NO_TIGHTENING = Tightening(
+    scaled_budgets=False, storage_cover=False, model_load=False, symmetry=False
+)
+
+
+@dataclass(frozen=True)
 class AssignmentData:
-    """The instance as index lists and coefficient arrays, shared by both modelling layers."""
+    """The instance as index lists and coefficient arrays, shared by both modelling layers.
+    Use :meth:`of` rather than the constructor: one solve asks for the data of the same
+    instance several times (every stage, the decisions, the solver's checks), and the pair
+    filter costs about 0.1 s at 1,000 tasks x 21 servers."""
 
     instance: AssignmentInstance
+
+    @classmethod
+    def of(cls, instance: AssignmentInstance) -> AssignmentData:
+        """The data of this instance object, computed once while it is the latest asked for."""
+        cached = _LATEST.get("data")
+        if cached is None or cached.instance is not instance:
+            cached = _LATEST["data"] = cls(instance)
+        return cached
 
     @cached_property
     def pairs(self) -> list[tuple[int, int]]:
@@ -123,6 +171,14 @@ class AssignmentData:
                 found[p] = position[key]
         return found
 
+    @cached_property
+    def tasks_of_model(self) -> list[list[int]]:
+        """Task indices per model index."""
+        rows: list[list[int]] = [[] for _ in self.instance.models]
+        for i, task in enumerate(self.instance.tasks):
+            rows[self.model_index[task.model]].append(i)
+        return rows
+
     def pairs_of_task(self) -> list[list[int]]:
         rows: list[list[int]] = [[] for _ in self.instance.tasks]
         for p, (i, _) in enumerate(self.pairs):
@@ -141,18 +197,74 @@ class AssignmentData:
             rows[j].append(q)
         return rows
 
+    def pairs_of_deployment(self) -> list[list[int]]:
+        """Pair positions per deployment position: the pairs each y enables (1c)."""
+        rows: list[list[int]] = [[] for _ in self.deployments]
+        for p, q in self.deployment_of_pair.items():
+            rows[q].append(p)
+        return rows
+
+    def budget_share(self, p: int) -> float:
+        """W_ij / Omega_j of pair p (its server has a budget)."""
+        budget = self.instance.servers[self.pairs[p][1]].compute_budget_flop
+        return float(self.workload[p] / budget)
+
+    def storage_covers(self, j: int) -> list[list[int]]:
+        """Minimal covers of edge j's storage knapsack (1b), as deployment positions: sets of
+        models that cannot all be on the edge while each smaller subset can. Enumerated by
+        size; edges with more than ``COVER_MODELS`` candidate models get the pairs only."""
+        rows = self.deployments_of_server()[j]
+        capacity = self.instance.servers[j].storage_gb
+        size = {q: self.instance.models[self.deployments[q][1]].size_gb for q in rows}
+        largest = len(rows) if len(rows) <= COVER_MODELS else 2
+        covers: list[list[int]] = []
+        for count in range(2, largest + 1):
+            for subset in itertools.combinations(rows, count):
+                contains_cover = any(set(c) <= set(subset) for c in covers)
+                if not contains_cover and exceeds(sum(size[q] for q in subset), capacity):
+                    covers.append(list(subset))
+        return covers
+
+    def interchangeable_servers(self, prices_transmission: bool) -> list[list[int]]:
+        """Groups (of two or more, in index order) of servers with candidate tasks that any
+        solution may swap:
+        same kind, storage, budget and FLOP/s, the same candidate tasks with the same W_ij
+        and, when the stage prices T, the same Ltrans_ij."""
+        instance = self.instance
+        signature: dict[int, list] = {j: [] for j in range(len(instance.servers))}
+        for p, (i, j) in enumerate(self.pairs):
+            priced = (float(self.transmission[p]),) if prices_transmission else ()
+            signature[j].append((i, float(self.workload[p]), *priced))
+        groups: dict[tuple, list[int]] = {}
+        for j, server in enumerate(instance.servers):
+            if not signature[j]:
+                continue  # no candidate task: nothing to order
+            hosted = tuple(self.deployments[q][1] for q in self.deployments_of_server()[j])
+            key = (
+                server.cloud,
+                server.storage_gb,
+                server.compute_budget_flop,
+                server.flops,
+                tuple(sorted(instance.placement.get(server.id, []))) if instance.placement else (),
+                hosted,
+                tuple(signature[j]),
+            )
+            groups.setdefault(key, []).append(j)
+        return [group for group in groups.values() if len(group) > 1]
+
     def check_servable(self) -> None:
         """Strict (1a) cannot hold for a task without pairs; callers report it first."""
         if self.instance.variant == "strict" and (missing := unservable_tasks(self.instance)):
             raise ValueError(f"strict instance with unservable tasks: {', '.join(missing)}")
 
     def decisions(self, x: np.ndarray, y: np.ndarray | None) -> dict:
-        """0/1 values (up to the solver's tolerance) as instance decisions (DESIGN §9)."""
+        """0/1 values (up to the solver's tolerance) as instance decisions (DESIGN §9):
+        ``{"tasks": {task: server or None}, "placement": {edge: [models]}}``."""
         instance = self.instance
-        decisions: dict = {t.id: None for t in instance.tasks}
+        tasks: dict = {t.id: None for t in instance.tasks}
         for p in np.flatnonzero(x > 0.5):
             i, j = self.pairs[p]
-            decisions[instance.tasks[i].id] = instance.servers[j].id
+            tasks[instance.tasks[i].id] = instance.servers[j].id
         if instance.placement is not None:
             placement = {j: list(m) for j, m in instance.placement.items()}
         else:
@@ -160,8 +272,7 @@ class AssignmentData:
             for q in np.flatnonzero(y > 0.5) if y is not None else []:
                 j, k = self.deployments[q]
                 placement[instance.servers[j].id].append(instance.models[k].id)
-        decisions[PLACEMENT_KEY] = placement
-        return decisions
+        return {"tasks": tasks, "placement": placement}
 
 
 # --- Pyomo ------------------------------------------------------------------------------------
@@ -208,8 +319,9 @@ def add_model_constraints(model, data: AssignmentData) -> None:
     model.hosted = pyo.Constraint(list(needs), rule=lambda m, p: m.x[p] <= m.y[needs[p]])
 
 
-def add_compute_constraints(model, data: AssignmentData) -> None:
-    """(1d): the workload a server carries stays within its budget Omega_j."""
+def add_compute_constraints(model, data: AssignmentData, scaled: bool = True) -> None:
+    """(1d): the workload a server carries stays within its budget Omega_j; ``scaled``
+    divides the row by Omega_j (the same constraint, with coefficients HiGHS handles well)."""
     import pyomo.environ as pyo
 
     servers = data.instance.servers
@@ -219,9 +331,67 @@ def add_compute_constraints(model, data: AssignmentData) -> None:
         budget = servers[j].compute_budget_flop
         if budget is None or not rows[j]:
             return pyo.Constraint.Skip
+        if scaled:
+            return sum(data.budget_share(p) * m.x[p] for p in rows[j]) <= 1.0
         return sum(data.workload[p] * m.x[p] for p in rows[j]) <= budget
 
     model.budget = pyo.Constraint(model.J, rule=rule)
+
+
+def add_storage_cover_constraints(model, data: AssignmentData) -> None:
+    """Minimal covers of (1b): models that do not fit on an edge together are not all
+    deployed there (``sum_{k in C} y_jk <= |C| - 1``)."""
+    import pyomo.environ as pyo
+
+    covers = [c for j in range(len(data.instance.servers)) for c in data.storage_covers(j)]
+    model.storage_cover = pyo.Constraint(
+        range(len(covers)), rule=lambda m, c: sum(m.y[q] for q in covers[c]) <= len(covers[c]) - 1
+    )
+
+
+def add_model_load_constraints(model, data: AssignmentData) -> None:
+    """(1c) aggregated per deployment and weighted by (1d): the tasks of model k on edge j
+    use at most the share y_jk of its budget."""
+    import pyomo.environ as pyo
+
+    budgeted = [
+        q
+        for q, rows in enumerate(data.pairs_of_deployment())
+        if rows and data.instance.servers[data.deployments[q][0]].compute_budget_flop is not None
+    ]
+    rows = data.pairs_of_deployment()
+    model.model_load = pyo.Constraint(
+        budgeted,
+        rule=lambda m, q: sum(data.budget_share(p) * m.x[p] for p in rows[q]) <= m.y[q],
+    )
+
+
+def add_symmetry_constraints(model, data: AssignmentData, prices_transmission: bool) -> None:
+    """Order each group of interchangeable servers: non-increasing deployment code
+    ``sum_r 2^r y_jr`` where the edges have y, else non-increasing load. Any solution
+    satisfies this after its servers in a group are relabelled, so no optimum is lost."""
+    import pyomo.environ as pyo
+
+    by_server, deployments = data.pairs_of_server(), data.deployments_of_server()
+
+    def code(m, j):
+        return sum(2.0**r * m.y[q] for r, q in enumerate(deployments[j]))
+
+    def load(m, j):
+        return sum(float(data.workload[p]) * m.x[p] for p in by_server[j])
+
+    ordered = [
+        (a, b)
+        for group in data.interchangeable_servers(prices_transmission)
+        for a, b in itertools.pairwise(group)
+    ]
+
+    def rule(m, c):
+        a, b = ordered[c]
+        key = code if deployments[a] else load
+        return key(m, a) >= key(m, b)
+
+    model.symmetry = pyo.Constraint(range(len(ordered)), rule=rule)
 
 
 def build_pyomo(
@@ -229,12 +399,14 @@ def build_pyomo(
     *,
     objective: Stage = "transmission",
     min_throughput: int | None = None,
+    tightening: Tightening = Tightening(),
 ):
     """The MILP as a Pyomo ConcreteModel: ``model.x`` over ``AssignmentData.pairs``,
-    ``model.y`` over ``AssignmentData.deployments``, expressions ``model.S`` and ``model.T``."""
+    ``model.y`` over ``AssignmentData.deployments``, expressions ``model.S`` and ``model.T``;
+    ``tightening`` picks the optional constraint families."""
     import pyomo.environ as pyo
 
-    data = AssignmentData(instance)
+    data = AssignmentData.of(instance)
     data.check_servable()
     model = pyo.ConcreteModel(name=instance.name)
     model.I = pyo.RangeSet(0, len(instance.tasks) - 1)
@@ -244,7 +416,13 @@ def build_pyomo(
     add_assignment_constraints(model, data)
     add_storage_constraints(model, data)
     add_model_constraints(model, data)
-    add_compute_constraints(model, data)
+    add_compute_constraints(model, data, scaled=tightening.scaled_budgets)
+    if tightening.storage_cover:
+        add_storage_cover_constraints(model, data)
+    if tightening.model_load:
+        add_model_load_constraints(model, data)
+    if tightening.symmetry:
+        add_symmetry_constraints(model, data, prices_transmission=objective != "throughput")
     model.S = pyo.Expression(expr=pyo.quicksum(model.x[p] for p in model.x))
     model.T = pyo.Expression(
         expr=pyo.quicksum(float(data.transmission[p]) * model.x[p] for p in model.x)
@@ -266,6 +444,30 @@ def pyomo_values(model) -> tuple[np.ndarray, np.ndarray]:
     x = np.array([model.x[p].value or 0.0 for p in model.x])
     y = np.array([model.y[q].value or 0.0 for q in model.y])
     return x, y
+
+
+STAGE_SENSE = {"throughput": "max", "transmission": "min", "weighted": "max"}
+
+
+def pyomo_formulation(
+    instance: AssignmentInstance,
+    *,
+    objective: Stage = "transmission",
+    min_throughput: int | None = None,
+    tightening: Tightening = Tightening(),
+) -> Formulation:
+    """:func:`build_pyomo` with its sense and decoder."""
+    data = AssignmentData.of(instance)
+    model = build_pyomo(
+        instance, objective=objective, min_throughput=min_throughput, tightening=tightening
+    )
+    return Formulation(
+        model,
+        "pyomo",
+        ProblemClass.MILP,
+        STAGE_SENSE[objective],
+        lambda: data.decisions(*pyomo_values(model)),
+    )
 
 
 # --- CVXPY ------------------------------------------------------------------------------------
@@ -290,7 +492,7 @@ def build_cvxpy(
     placement is fixed."""
     import cvxpy as cp
 
-    data = AssignmentData(instance)
+    data = AssignmentData.of(instance)
     data.check_servable()
     n_pairs = len(data.pairs)
     x = cp.Variable(n_pairs, boolean=True)
@@ -329,3 +531,21 @@ def build_cvxpy(
         "weighted": cp.Maximize(weights.throughput * throughput - weights.latency * transmission),
     }[objective]
     return cp.Problem(goal, constraints), x, y
+
+
+def cvxpy_formulation(
+    instance: AssignmentInstance,
+    *,
+    objective: Stage = "transmission",
+    min_throughput: int | None = None,
+) -> Formulation:
+    """:func:`build_cvxpy` with its sense and decoder."""
+    data = AssignmentData.of(instance)
+    problem, x, y = build_cvxpy(instance, objective=objective, min_throughput=min_throughput)
+    return Formulation(
+        problem,
+        "cvxpy",
+        ProblemClass.MILP,
+        STAGE_SENSE[objective],
+        lambda: data.decisions(x.value, None if y is None else y.value),
+    )

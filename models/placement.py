@@ -28,6 +28,8 @@ import numpy as np
 
 from opt_offload.schemas import PlacementInstance
 
+from .formulation import Formulation, ProblemClass, objective_scale
+
 Cut = Literal["marginal", "pairwise"]
 
 
@@ -95,6 +97,19 @@ class PlacementData:
     def pinned(self) -> dict[int, int]:
         """node index -> device index."""
         return {self.nodes.index(p): self.devices.index(d) for p, d in self.instance.pinned.items()}
+
+    @cached_property
+    def objective_coefficients(self) -> np.ndarray:
+        """Every cost coefficient of the objective, in seconds (for :func:`objective_scale`)."""
+        if self.instance.objective == "paper":
+            return self.paper_cost.ravel()
+        nbytes = np.array([e[2] for e in self.edges])
+        return np.outer(nbytes, self.seconds_per_byte.ravel()).ravel()
+
+    @cached_property
+    def scale(self) -> float:
+        """The objective is stated in seconds times this (see models/formulation.py)."""
+        return objective_scale(self.objective_coefficients)
 
     def decisions(self, assignment: np.ndarray) -> dict[str, str]:
         """An (n, D) 0/1 matrix as instance decisions; each row's largest entry wins, which
@@ -184,7 +199,8 @@ def graph_objective(model, data: PlacementData):
 
 
 def build_pyomo(instance: PlacementInstance, cut: Cut = "marginal"):
-    """The MILP as a Pyomo ConcreteModel; ``model.x`` is indexed by (node, device) positions."""
+    """The MILP as a Pyomo ConcreteModel; ``model.x`` is indexed by (node, device) positions.
+    The objective is in seconds times ``PlacementData.scale``."""
     import pyomo.environ as pyo
 
     data = PlacementData(instance)
@@ -200,8 +216,22 @@ def build_pyomo(instance: PlacementInstance, cut: Cut = "marginal"):
     else:
         add_cut_variables(model, data, cut)
         expression = graph_objective(model, data)
-    model.transfer_s = pyo.Objective(expr=expression, sense=pyo.minimize)
+    model.transfer_s = pyo.Objective(expr=data.scale * expression, sense=pyo.minimize)
     return model
+
+
+def pyomo_formulation(instance: PlacementInstance, cut: Cut = "marginal") -> Formulation:
+    """:func:`build_pyomo` with its sense and decoder; the objective is scaled (``data.scale``)."""
+    data = PlacementData(instance)
+    model = build_pyomo(instance, cut)
+    return Formulation(
+        model,
+        "pyomo",
+        ProblemClass.MILP,
+        "min",
+        lambda: data.decisions(pyomo_assignment(model)),
+        objective_scale=data.scale,
+    )
 
 
 def pyomo_assignment(model) -> np.ndarray:
@@ -213,7 +243,8 @@ def pyomo_assignment(model) -> np.ndarray:
 
 
 def build_cvxpy(instance: PlacementInstance):
-    """The same MILP (marginal cut form) in CVXPY, vectorised. Returns (problem, x)."""
+    """The same MILP (marginal cut form) in CVXPY, vectorised, the objective in seconds times
+    ``PlacementData.scale``. Returns (problem, x)."""
     import cvxpy as cp
     import scipy.sparse as sp
 
@@ -241,4 +272,18 @@ def build_cvxpy(instance: PlacementInstance):
         objective = cp.sum(cp.multiply(np.outer(nbytes, data.seconds_per_byte.ravel()), z))
     else:
         objective = cp.Constant(0.0)
-    return cp.Problem(cp.Minimize(objective), constraints), x
+    return cp.Problem(cp.Minimize(data.scale * objective), constraints), x
+
+
+def cvxpy_formulation(instance: PlacementInstance) -> Formulation:
+    """:func:`build_cvxpy` with its sense and decoder."""
+    data = PlacementData(instance)
+    problem, x = build_cvxpy(instance)
+    return Formulation(
+        problem,
+        "cvxpy",
+        ProblemClass.MILP,
+        "min",
+        lambda: data.decisions(x.value),
+        objective_scale=data.scale,
+    )

@@ -4,6 +4,11 @@ Every solver's objective comes from the shared evaluator; the gap of a solver to
 (by default the first exact solver listed) is ``(reference - value) / max(|reference|, eps)``
 for a maximisation and ``(value - reference) / max(|reference|, eps)`` for a minimisation, so a
 positive gap always means worse than the reference.
+
+What the gap is measured against is part of it: ``against`` is ``optimum`` only when the
+reference's run proved its answer optimal; otherwise it is ``best known`` (the reference's own
+bound gap, ``reference_gap``, says how far from proven that is), or ``none`` when the reference
+holds no solution, and then there is no gap.
 """
 
 from __future__ import annotations
@@ -11,11 +16,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .errors import InputError
 from .registry import get_solver
-from .schemas import Instance, Solution
+from .schemas import Instance, Solution, Status
 from .solve import solve
 
 EPS = 1e-9
@@ -29,12 +34,29 @@ def relative_gap(reference: float | None, value: float | None, sense: str) -> fl
     return worse_by / max(abs(reference), EPS)
 
 
+Against = Literal["optimum", "best known", "none"]
+
+
+def against(reference: Solution) -> Against:
+    """What a gap to this reference solution is a gap to."""
+    if reference.status is Status.OPTIMAL:
+        return "optimum"
+    return "best known" if reference.objective is not None else "none"
+
+
 @dataclass(frozen=True)
 class ComparisonRow:
     source: str
     solution: Solution
     reference: str
     gap: float | None
+    against: Against = "optimum"
+    reference_gap: float | None = None  # the reference's own relative bound gap
+
+    @classmethod
+    def of(cls, source: str, solution: Solution, reference: str, ref: Solution) -> ComparisonRow:
+        gap = relative_gap(ref.objective, solution.objective, solution.sense)
+        return cls(source, solution, reference, gap, against(ref), ref.gap)
 
     def as_record(self) -> dict[str, Any]:
         s = self.solution
@@ -46,8 +68,11 @@ class ComparisonRow:
             "status": s.status.value,
             "objective": s.objective,
             "bound": s.bound,
+            "bound_gap": s.gap,
             "reference": self.reference,
+            "against": self.against,
             "gap_pct": None if self.gap is None else 100.0 * self.gap,
+            "reference_gap_pct": None if self.reference_gap is None else 100 * self.reference_gap,
             "wall_s": s.wall_s,
         }
 
@@ -77,15 +102,8 @@ def compare_instance(
         name: solve(instance, name, time_limit=time_limit, **options.get(name, {}))
         for name in names
     }
-    ref_objective = solutions[ref_name].objective
     return [
-        ComparisonRow(
-            source,
-            solutions[name],
-            ref_name,
-            relative_gap(ref_objective, solutions[name].objective, solutions[name].sense),
-        )
-        for name in solvers
+        ComparisonRow.of(source, solutions[name], ref_name, solutions[ref_name]) for name in solvers
     ]
 
 
@@ -103,11 +121,13 @@ def compare_all(
 
 
 def aggregate(rows: Sequence[ComparisonRow]) -> list[dict[str, Any]]:
-    """Per solver: instances, how many got feasible decisions, mean and worst gap, times."""
+    """Per solver: instances, how many got feasible decisions, mean and worst gap (to proven
+    optima only), how many were measured against a best known value instead, times."""
     summary = []
     for name in dict.fromkeys(r.solution.solver for r in rows):
         mine = [r for r in rows if r.solution.solver == name]
-        gaps = [r.gap for r in mine if r.gap is not None]
+        gaps = [r.gap for r in mine if r.gap is not None and r.against == "optimum"]
+        known = [r.gap for r in mine if r.gap is not None and r.against == "best known"]
         walls = [r.solution.wall_s for r in mine]
         summary.append(
             {
@@ -116,6 +136,8 @@ def aggregate(rows: Sequence[ComparisonRow]) -> list[dict[str, Any]]:
                 "solved": sum(r.solution.objective is not None for r in mine),
                 "mean_gap_pct": 100.0 * statistics.fmean(gaps) if gaps else None,
                 "worst_gap_pct": 100.0 * max(gaps) if gaps else None,
+                "vs_best_known": len(known),
+                "worst_vs_best_known_pct": 100.0 * max(known) if known else None,
                 "mean_wall_s": statistics.fmean(walls),
                 "median_wall_s": statistics.median(walls),
             }

@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import InputError
-from .schemas import INSTANCE_MODELS, Instance, Solution
+from .schemas import INSTANCE_MODELS, Instance, Solution, parse_solution
 from .schemas.base import CROSS_FIELD
 
 # Limits of what a file may hold (docs/robustness.md). The largest shipped-style instance at
@@ -239,7 +239,7 @@ def load_instance(path: str | os.PathLike) -> Instance:
 
 def load_solution(path: str | os.PathLike) -> Solution:
     try:
-        return Solution.model_validate(read_document(path))
+        return parse_solution(read_document(path))
     except ValidationError as exc:
         raise InputError(validation_problems(exc), str(path)) from None
 

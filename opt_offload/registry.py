@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,21 +24,43 @@ KINDS = ("admission", "assignment", "placement")
 
 @dataclass(frozen=True)
 class SolverResult:
-    """What a solver returns: decisions in instance ids (or None), its status and bound."""
+    """What a solver returns: decisions in instance ids (or None), its termination and proven
+    bound. ``proves_objective`` is False when the termination is about another objective than
+    the evaluator's (a weighted stage): then ``optimal`` says nothing of the evaluator's."""
 
     status: Status
     decisions: dict[str, Any] | None
     bound: float | None = None
     message: str | None = None
+    proves_objective: bool = True
+
+
+def gap_fraction(value: float) -> str | None:
+    """A relative MIP gap: finite, in [0, 1)."""
+    return None if math.isfinite(value) and 0.0 <= value < 1.0 else "must be finite, in [0, 1)"
+
+
+def positive(value: float) -> str | None:
+    """A finite number > 0 (seconds, weights, tolerances)."""
+    return None if math.isfinite(value) and value > 0 else "must be finite and > 0"
+
+
+def non_negative(value: float) -> str | None:
+    return None if math.isfinite(value) and value >= 0 else "must be finite and >= 0"
 
 
 @dataclass(frozen=True)
 class Option:
+    """A solver option: its type, default, help, allowed values, and ``valid``, which names
+    what is wrong with a value (None when it is fine). Counts (``int``) must be > 0 and floats
+    finite unless ``valid`` says otherwise."""
+
     name: str
     type: type
     default: Any
     help: str
     choices: tuple[Any, ...] | None = None
+    valid: Callable[[Any], str | None] | None = field(default=None, compare=False)
 
     def parse(self, raw: Any) -> Any:
         """Coerce a value given on the command line (a string) or in code."""
@@ -56,7 +79,39 @@ class Option:
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(map(str, self.choices))
             raise InputError(f"option {self.name}: must be one of {allowed}, got {raw!r}")
+        reason = self.reason(value)
+        if reason:
+            raise InputError(f"option {self.name}: {reason}, got {raw!r}")
         return value
+
+    def reason(self, value: Any) -> str | None:
+        if self.valid is not None:
+            return self.valid(value)
+        if self.type is int and value <= 0:
+            return "must be > 0"
+        if self.type is float and not math.isfinite(value):
+            return "must be finite"
+        return None
+
+
+DEFAULT_MIP_GAP = 1e-6
+MIP_GAP_OPTION = Option(
+    "mip_gap",
+    float,
+    DEFAULT_MIP_GAP,
+    "relative gap at which the solver may stop and call its incumbent optimal (in [0, 1))",
+    valid=gap_fraction,
+)
+
+
+def check_time_limit(time_limit: float | None) -> None:
+    """A time limit is None (none) or finite seconds > 0."""
+    if time_limit is None:
+        return
+    if isinstance(time_limit, bool) or not isinstance(time_limit, int | float):
+        raise InputError(f"--time-limit: expected seconds, got {time_limit!r}")
+    if reason := positive(float(time_limit)):
+        raise InputError(f"--time-limit: {reason}, got {time_limit!r}")
 
 
 SolverFunction = Callable[..., SolverResult]
@@ -130,14 +185,16 @@ def register(
     return decorate
 
 
-def _load_solvers() -> None:
-    # Importing the package registers every solver; done on first use so that reading an
-    # instance does not pay for Pyomo or CVXPY.
-    importlib.import_module("opt_offload.solvers")
+def _load_solvers(kind: str | None = None) -> None:
+    # Importing a kind's package registers its solvers; done on first use, and for that kind
+    # only, so that reading an instance does not pay for Pyomo or CVXPY and solving one kind
+    # does not pay for the others' imports (networkx, numpy: start-up, see ``bench scale``).
+    for name in KINDS if kind is None else (kind,):
+        importlib.import_module(f"opt_offload.solvers.{name}")
 
 
 def solvers_for(kind: str | None = None) -> list[SolverSpec]:
-    _load_solvers()
+    _load_solvers(kind)
     return [s for (k, _), s in _REGISTRY.items() if kind is None or k == kind]
 
 
@@ -148,7 +205,7 @@ def default_solver_name(kind: str) -> str:
 
 
 def get_solver(kind: str, name: str | None = None) -> SolverSpec:
-    _load_solvers()
+    _load_solvers(kind)
     name = name or default_solver_name(kind)
     spec = _REGISTRY.get((kind, name))
     if spec is None:

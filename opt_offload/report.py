@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .evaluate import evaluate
 from .schemas import AdmissionInstance, AssignmentInstance, Instance, PlacementInstance, Solution
+from .terminal import plain
 
 MAX_ROWS = 40  # longer decision lists are cut; --json prints them all
 
@@ -102,6 +104,10 @@ def summary_table(solution: Solution) -> Table:
     )
     if solution.bound is not None:
         table.add_row("bound", f"{solution.bound:.9g}")
+    if solution.gap is not None:
+        table.add_row("gap", f"{solution.gap:.3g}")
+    if not solution.has_decisions:
+        table.add_row("decisions", "none")
     table.add_row("wall time", f"{1e3 * solution.wall_s:.3f} ms")
     for name, value in solution.metrics.items():
         table.add_row(name, f"{value:.6g}" if isinstance(value, float) else str(value))
@@ -111,18 +117,18 @@ def summary_table(solution: Solution) -> Table:
 
 
 def print_solution(console: Console, instance: Instance, solution: Solution) -> None:
-    if solution.decisions:
+    if solution.has_decisions:
         table = decisions_table(instance, solution)
         if table is not None:
             console.print(table)
-        placement = solution.decisions.get("placement") if instance.kind == "assignment" else None
+        placement = solution.decisions["placement"] if instance.kind == "assignment" else None
         if placement:
             console.print(
                 "placement: " + "; ".join(f"{j}: {', '.join(m)}" for j, m in placement.items())
             )
     console.print(summary_table(solution))
     for violation in solution.violations:
-        console.print(f"[red]violated[/red] {violation}")
+        console.print(Text.assemble(("violated", "red"), " ", plain(violation)))
 
 
 def front_table(points) -> Table:

@@ -1,7 +1,6 @@
 """How to solve (DESIGN §2): exact backends and heuristics, one module each.
 
-Installed as ``opt_offload.solvers``. Importing this package registers every solver in
-:mod:`opt_offload.registry`; solvers never import the cost models.
+Installed as ``opt_offload.solvers``. Importing a kind's subpackage (``admission``,
+``assignment``, ``placement``) registers its solvers in :mod:`opt_offload.registry`, which
+imports them on first use, one kind at a time; solvers never import the cost models.
 """
-
-from . import admission, assignment, placement  # noqa: F401  (registration side effect)

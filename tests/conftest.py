@@ -52,3 +52,21 @@ def write_json(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def scratch_solver():
+    """Register throw-away admission solvers under test names and remove them afterwards."""
+    from opt_offload import registry
+
+    added = []
+
+    def add(name, function, **kwargs):
+        kwargs.setdefault("exact", False)
+        kwargs.setdefault("description", "test")
+        registry.register("admission", name, **kwargs)(function)
+        added.append(("admission", name))
+
+    yield add
+    for key in added:
+        registry._REGISTRY.pop(key)

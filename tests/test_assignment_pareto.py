@@ -32,7 +32,7 @@ def enumerated_front(instance) -> list[tuple[int, float]]:
     return front
 
 
-@pytest.mark.parametrize("backend", ["pyomo", "cvxpy"])
+@pytest.mark.parametrize("backend", ["pyomo-highs", "cvxpy-highs"])
 def test_front_equals_enumerated_front(backend):
     for seed in range(0, 60, 3):
         instance = random_instance(seed)

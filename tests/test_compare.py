@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 from hypothesis import given
@@ -35,8 +36,28 @@ def test_compare_instance_uses_the_evaluator_and_reference():
     (row,) = compare_instance("f.json", instance, ["cloud-only"])
     assert row.reference == "cloud-only" and row.gap == 0.0
     assert row.solution.objective == 4.0
+    # a heuristic's answer is no proven optimum: the gap is "vs best known"
+    assert row.against == "best known"
     summary = aggregate([row])
-    assert summary[0]["solved"] == 1 and summary[0]["worst_gap_pct"] == 0.0
+    assert summary[0]["solved"] == 1 and summary[0]["worst_gap_pct"] is None
+    assert summary[0]["vs_best_known"] == 1 and summary[0]["worst_vs_best_known_pct"] == 0.0
+
+
+def test_gap_to_a_proven_optimum_is_labelled_so():
+    instance = load_instance(INSTANCES / "assignment" / "hand-two-edges.json")
+    exact, cloud = compare_instance("f.json", instance, ["exact", "cloud-only"])
+    assert exact.against == cloud.against == "optimum" and cloud.reference_gap == 0.0
+    assert aggregate([exact, cloud])[1]["worst_gap_pct"] == 0.0
+
+
+def test_compare_json_and_exit_1_when_the_reference_has_no_solution(capsys):
+    path = str(INSTANCES / "placement" / "hand-chain.json")
+    code = main(["compare", path, "--solvers", "largest-device,chain-dp", "--json"])
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert code == 1 and "holds no solution on: hand-chain" in captured.err
+    assert [r["against"] for r in document["rows"]] == ["none", "none"]
+    assert {r["gap_pct"] for r in document["rows"]} == {None}
 
 
 def test_solver_options_are_split_per_solver():
@@ -55,6 +76,7 @@ def test_compare_cli_writes_csv(tmp_path, capsys):
     rows = list(csv.DictReader(out.open()))
     assert [r["instance"] for r in rows] == [read_json(p)["name"] for p in files]
     assert {r["gap_pct"] for r in rows} == {"0.0"}
+    assert {r["against"] for r in rows} == {"best known"}
     assert "aggregate" in capsys.readouterr().out
 
 

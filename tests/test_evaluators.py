@@ -130,14 +130,18 @@ TWO_EDGES = load_instance(INSTANCES / "assignment" / "hand-two-edges.json")
 GAP = load_instance(INSTANCES / "assignment" / "hand-gap-strict.json")
 
 
+def served(placement=None, **tasks):
+    """Assignment decisions: ``served(t1="e2", t2=None, placement={...})``."""
+    decisions = {"tasks": tasks}
+    if placement is not None:
+        decisions["placement"] = placement
+    return decisions
+
+
 def test_assignment_hand_optimum():
-    decisions = {
-        "t1": "e2",
-        "t2": "e2",
-        "t3": "e1",
-        "t4": "cloud",
-        "placement": {"e1": ["m13"], "e2": ["m7"]},
-    }
+    decisions = served(
+        t1="e2", t2="e2", t3="e1", t4="cloud", placement={"e1": ["m13"], "e2": ["m7"]}
+    )
     result = evaluate(TWO_EDGES, decisions)
     assert result.feasible and result.sense == "max"
     assert result.objective == 4
@@ -146,12 +150,12 @@ def test_assignment_hand_optimum():
 
 
 def test_assignment_placement_inferred_when_absent():
-    result = evaluate(TWO_EDGES, {"t1": "e2", "t2": "e2", "t3": "e1", "t4": None})
+    result = evaluate(TWO_EDGES, served(t1="e2", t2="e2", t3="e1", t4=None))
     assert result.feasible and result.objective == 3
 
 
 def test_assignment_named_violations():
-    decisions = {"t1": "e1", "t2": "e1", "t3": "e1", "t4": "e1", "placement": {"e1": ["m7", "m13"]}}
+    decisions = served(t1="e1", t2="e1", t3="e1", t4="e1", placement={"e1": ["m7", "m13"]})
     result = evaluate(TWO_EDGES, decisions)
     text = " | ".join(result.violations)
     assert "storage (1b): e1 holds 20 GB of models, storage 14 GB" in text
@@ -159,32 +163,31 @@ def test_assignment_named_violations():
     # t4 on e1: 50 ms + 5e12 / 6e12 s = 0.883 s meets L_max = 1 s; nothing violates (1e)
     assert "QoS" not in text
     missing_model = evaluate(
-        TWO_EDGES, {"t1": "e2", "t2": None, "t3": None, "t4": None, "placement": {"e2": []}}
+        TWO_EDGES, served(t1="e2", t2=None, t3=None, t4=None, placement={"e2": []})
     )
     assert missing_model.violations == ("model (1c): t1 runs on e2, which lacks m7",)
 
 
 def test_assignment_qos_violation():
     slow = TWO_EDGES.model_copy(update={"latency_max_s": 0.5})
-    result = evaluate(slow, {"t1": "e2", "t2": None, "t3": None, "t4": None})
+    result = evaluate(slow, served(t1="e2", t2=None, t3=None, t4=None))
     assert result.violations == ("QoS (1e): t1 on e2 takes 0.58 s > L_max 0.5 s",)
 
 
 def test_assignment_strict_gap_by_enumeration():
     values = {}
     for servers in itertools.product(["e1", "e2"], repeat=3):
-        decisions = dict(zip(["t1", "t2", "t3"], servers))
-        result = evaluate(GAP, decisions)
+        result = evaluate(GAP, served(**dict(zip(["t1", "t2", "t3"], servers))))
         if result.feasible:
             values[servers] = result.objective
     assert values == {("e1", "e2", "e1"): 13.0, ("e1", "e2", "e2"): 9.0}
-    unserved = evaluate(GAP, {"t1": "e1", "t2": "e2", "t3": None})
+    unserved = evaluate(GAP, served(t1="e1", t2="e2", t3=None))
     assert unserved.violations == ("assignment (1a): t3 is not served (variant strict)",)
     assert unserved.sense == "min"
 
 
 def test_assignment_fixed_placement_must_match():
-    result = evaluate(GAP, {"t1": "e1", "t2": "e2", "t3": "e2", "placement": {"e1": ["gap"]}})
+    result = evaluate(GAP, served(t1="e1", t2="e2", t3="e2", placement={"e1": ["gap"]}))
     assert result.violations == ("placement: differs from the instance's fixed placement",)
 
 
@@ -192,16 +195,16 @@ def test_assignment_fixed_placement_must_match():
 def test_assignment_rejecting_a_task_keeps_feasibility(document, data):
     instance = parse_instance({**document, "variant": "admission"})
     # build a feasible assignment greedily: offer each task a drawn server, keep it if feasible
-    decisions = {t.id: None for t in instance.tasks}
+    tasks = {t.id: None for t in instance.tasks}
     for task in instance.tasks:
         server = data.draw(st.sampled_from([s.id for s in instance.servers]))
-        if evaluate(instance, {**decisions, task.id: server}).feasible:
-            decisions[task.id] = server
-    before = evaluate(instance, decisions)
-    assert before.feasible and before.objective == sum(s is not None for s in decisions.values())
-    for task, server in decisions.items():
+        if evaluate(instance, {"tasks": {**tasks, task.id: server}}).feasible:
+            tasks[task.id] = server
+    before = evaluate(instance, {"tasks": tasks})
+    assert before.feasible and before.objective == sum(s is not None for s in tasks.values())
+    for task, server in tasks.items():
         if server is not None:
-            after = evaluate(instance, {**decisions, task: None})
+            after = evaluate(instance, {"tasks": {**tasks, task: None}})
             assert after.feasible  # the feasible set is closed under rejecting tasks
             assert after.objective == before.objective - 1
 

@@ -120,7 +120,7 @@ def test_shift_preserves_every_assignments_value(data_, sense, data):
         st.lists(st.integers(0, problem.agents - 1), min_size=problem.jobs, max_size=problem.jobs)
     )
     evaluation = evaluate_assignment(
-        instance, {job_id(j): agent_id(i) for j, i in enumerate(agents)}
+        instance, {"tasks": {job_id(j): agent_id(i) for j, i in enumerate(agents)}}
     )
     assert problem.value(evaluation.metrics["transmission_s"]) == problem.assignment_value(agents)
     loads = [

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from opt_offload.errors import InputError
 from opt_offload.io import load_instance, parse_instance, to_json
-from opt_offload.schemas import INSTANCE_MODELS, Solution
+from opt_offload.schemas import INSTANCE_MODELS, make_solution, parse_solution
 
 from .conftest import INSTANCES, instance_files, read_json
 from .strategies import documents
@@ -93,6 +93,26 @@ def test_admission_duplicate_ids():
 def test_admission_busy_longer_than_capacity():
     data = admission(server={"capacity": 1, "busy_remaining_s": [0.1, 0.2]})
     assert problems_of(data) == ["server.busy_remaining_s: 2 in-flight requests exceed capacity 1"]
+
+
+def test_admission_uplink_busy_must_leave_band():
+    server = {**ADMISSION["server"], "uplink_busy_hz": ADMISSION["bandwidth_hz"]}
+    (problem,) = problems_of(admission(server=server))
+    assert problem.startswith("server.uplink_busy_hz: ") and "must be below it" in problem
+    server["uplink_busy_hz"] = -1.0
+    assert problems_of(admission(server=server)) == [
+        "server.uplink_busy_hz: Input should be greater than or equal to 0"
+    ]
+    server["uplink_busy_hz"] = 0.25 * ADMISSION["bandwidth_hz"]
+    instance = parse_instance(admission(server=server))
+    assert instance.available_bandwidth_hz == 0.75 * ADMISSION["bandwidth_hz"]
+
+
+def test_admission_queue_upload_reading():
+    assert parse_instance(admission()).queue.upload == "priced"
+    assert parse_instance(admission(queue={"upload": "shared"})).shared_upload
+    (problem,) = problems_of(admission(queue={"upload": "free"}))
+    assert problem.startswith("queue.upload: ")
 
 
 def test_admission_given_queue_delay_is_required():
@@ -180,14 +200,15 @@ def test_assignment_negative_capacity():
     ]
 
 
-def test_assignment_duplicate_ids_and_reserved_id():
+def test_assignment_duplicate_ids():
     data = assignment()
     data["servers"][2]["id"] = "e1"
+    # decisions keep the placement in their own field (Solution v2), so no task id is reserved
     data["tasks"][0]["id"] = "placement"
     data["transmission_s"]["placement"] = data["transmission_s"].pop("t1")
     problems = problems_of(data)
     assert "servers[2].id: duplicate id 'e1'" in problems
-    assert "tasks[0].id: 'placement' is reserved" in problems
+    assert not any("reserved" in p for p in problems)
 
 
 def test_assignment_fixed_placement_is_checked():
@@ -268,7 +289,7 @@ def test_json_schema_forbids_unknown_fields(kind):
 
 
 def test_solution_round_trip():
-    solution = Solution(
+    solution = make_solution(
         kind="admission",
         instance="x",
         solver="all-local",
@@ -279,4 +300,4 @@ def test_solution_round_trip():
         decisions={"u1": {"action": "local", "bandwidth_hz": 0.0}},
         sense="max",
     )
-    assert Solution.model_validate_json(to_json(solution)) == solution
+    assert parse_solution(json.loads(to_json(solution))) == solution

@@ -29,6 +29,7 @@ from opt_offload.simulation.calibration import (
     calibration_draws,
     per_task_ms,
 )
+from opt_offload.simulation.config import shared_reading_solvable
 from opt_offload.simulation.engine import Simulation
 from opt_offload.simulation.presets import PRESETS
 from opt_offload.simulation.quality import QualitySurrogate
@@ -119,9 +120,39 @@ def test_queue_waits_match_list_scheduling():
         readies = [rng.uniform(0.0, 0.012) for _ in range(rng.randint(1, 4))]
         waits = server.queue_waits(readies)
         for ready, wait in zip(readies, waits):
-            ahead = [(f"q{k}", r, s) for k, (r, _, s, _) in enumerate(server.queue) if r <= ready]
+            ahead = [(f"q{k}", r, s) for k, (r, s, _) in enumerate(server.queue) if r <= ready]
             oracle = list_schedule_waits(server.free_at, [*ahead, ("new", ready, 0.0)])
             assert wait == pytest.approx(oracle["new"], abs=1e-15)
+
+
+def replayed_waits(server: Server, readies: list[float]) -> list[float]:
+    """The oracle of :meth:`Server.queue_waits`: list scheduling of the queue from scratch."""
+    waits = []
+    for ready in readies:
+        ahead = [(f"q{k}", r, s) for k, (r, s, _) in enumerate(server.queue) if r <= ready]
+        waits.append(list_schedule_waits(server.free_at, [*ahead, ("new", ready, 0.0)])["new"])
+    return waits
+
+
+def test_queue_waits_stay_exact_as_requests_queue_start_and_are_admitted():
+    # the projection the waits are read off is kept across slots: after every kind of change
+    # (queued behind or ahead of the others, started, an immediate admission) it must equal a
+    # replay of the queue from scratch
+    rng = random.Random(9)
+    for _ in range(60):
+        server, now = Server(rng.randint(1, 4)), 0.0
+        for _ in range(40):
+            now += rng.choice([0.0, 0.0005, 0.001, 0.003])
+            server.start_due(now)
+            readies = [now + rng.choice([1e-5, 4e-5, rng.uniform(0.0, 0.02)]) for _ in range(3)]
+            assert server.queue_waits(readies) == pytest.approx(
+                replayed_waits(server, readies), abs=1e-15
+            )
+            for ready in readies:
+                if rng.random() < 0.5:
+                    server.enqueue(ready, rng.uniform(0.001, 0.008), "task")
+            if server.free_slots(now) and rng.random() < 0.3:
+                server.admit(now, rng.uniform(0.001, 0.01))
 
 
 def test_queue_starts_first_come_first_served_on_the_first_free_slot():
@@ -129,7 +160,7 @@ def test_queue_starts_first_come_first_served_on_the_first_free_slot():
     for _ in range(100):
         server = random_server(rng, rng.randint(1, 4))
         expected = list_schedule_waits(
-            server.free_at, [(task, ready, service) for ready, _, service, task in server.queue]
+            server.free_at, [(task, ready, service) for ready, service, task in server.queue]
         )
         started = {}
         for now in np.arange(0.0, 0.2, 0.001):
@@ -280,8 +311,8 @@ class HandRun(Simulation):
 
     def draw_arrivals(self, first_slot: int) -> None:
         draws, nominated = self.hand
-        tasks = self.make_tasks(draws, nominated, np.zeros(len(draws.steps), dtype=np.int64))
-        self.arrivals = [tasks]
+        self.arrivals = [[]]
+        self.load_arrivals(first_slot, draws, nominated, np.zeros(len(draws.steps), dtype=np.int64))
 
 
 def test_hand_checked_slots_queue_and_delays():
@@ -314,3 +345,91 @@ def test_hand_checked_slots_queue_and_delays():
     assert result.offload_fraction == pytest.approx(2 / 3)
     assert result.queued_fraction == pytest.approx(1 / 3)
     assert result.utilisation == pytest.approx((4.2 + 1.5) / 6)
+
+
+def test_an_upload_holds_its_band_until_its_bits_are_through():
+    # M = 2, B = B_ref = 1 MHz, all-server. Slot 0: task A is admitted with all of B; its
+    # upload (c = 3000) takes 3 ms. Slot 1: task B's second step is a candidate, but A's upload
+    # still holds all of B, so B cannot be admitted now and is queued (it uploads at B_ref,
+    # 0.5 ms, and starts on the free server slot at 1.5 ms: no wait). With B renewed every
+    # slot it would have been admitted.
+    ms = 1e-3
+    draws = StepDraws(
+        steps=np.array([1, 2]),
+        slm_success=np.array([0.5, 0.25]),
+        context=np.array([10, 10, 20]),
+        new_tokens=np.array([10, 10, 10]),
+        local_s=np.array([0.5, 0.5, 0.5]) * ms,
+        server_s=np.array([2.0, 1.0, 1.5]) * ms,
+        upload=np.array([3000.0, 1000.0, 500.0]),
+        outage=np.zeros(3, dtype=bool),
+        gain=np.array([0.25, 0.0, 0.5]),
+    )
+    config = SimulationConfig(
+        scheduler="all-server", capacity=2, bandwidth_hz=1e6, slots=1, warmup=0, beta=1.0
+    )
+    result = HandRun(config, draws, [True, False, True]).run()
+    assert result.tasks == 2 and result.slots_simulated == 5
+    assert result.queued_fraction == pytest.approx(1 / 3)
+    assert result.communication_ms == pytest.approx((3.0 + 0.5) / 2)
+    assert result.queuing_ms == 0.0
+    assert result.processing_ms == pytest.approx((2.0 + (0.5 + 1.5)) / 2)
+    assert result.utilisation == pytest.approx((5.0 + 1.5) / (2 * 5))
+
+
+@pytest.mark.parametrize("bandwidth_hz", [1e5, 1e6])
+def test_the_band_in_use_never_exceeds_b(bandwidth_hz):
+    # every slot's problem gets what the uploads in flight leave of B, and what it admits
+    # fits in it (the closed-form split hands out exactly that band); when they leave
+    # nothing, nothing can be admitted
+    config = dataclasses.replace(SHORT, bandwidth_hz=bandwidth_hz, capacity=15, scheduler="exact")
+    simulation = Simulation(config)
+    scheduler = SCHEDULERS["exact"]
+    budget = bandwidth_hz / 1e6
+    spans = []
+
+    def checking(data, rng):
+        busy = simulation.uplink.busy_mhz
+        if busy >= budget * (1.0 - 1e-9):
+            assert data.free_slots == 0
+        else:
+            assert data.bandwidth_mhz == pytest.approx(budget - busy, rel=1e-12)
+        spans.append(busy > 0.0)
+        return scheduler(data, rng)
+
+    simulation.schedule = checking
+    simulation.run()
+    assert any(spans)  # uploads did span slots
+    assert simulation.uplink.busy_mhz == pytest.approx(0.0, abs=1e-12 * budget)
+
+
+SHARED = shared_reading_solvable()
+
+
+@pytest.mark.skipif(not SHARED, reason="the admission solvers lack the shared reading")
+@pytest.mark.parametrize("scheduler", ["threshold", "exact"])
+def test_shared_reading_holds_the_band_of_queued_uploads_too(scheduler):
+    # queued uploads take band under 'shared': the uploads in flight never hold more than B,
+    # and a scarce band (B = 1e5) holds queueing back where 'priced' queues freely
+    config = dataclasses.replace(SHORT, bandwidth_hz=1e5, scheduler=scheduler)
+    simulation = Simulation(dataclasses.replace(config, upload="shared"))
+    most = []
+    original = simulation.uplink.hold
+
+    def holding(end_s, band_mhz):
+        original(end_s, band_mhz)
+        most.append(simulation.uplink.busy_mhz)
+
+    simulation.uplink.hold = holding
+    shared = simulation.run()
+    priced = simulate(config)
+    assert max(most) <= 0.1 * (1.0 + 1e-9)
+    assert shared.queued_fraction < priced.queued_fraction
+
+
+@pytest.mark.skipif(SHARED, reason="the admission solvers carry the shared reading")
+def test_shared_reading_without_the_solvers_is_bad_input():
+    from opt_offload.errors import InputError
+
+    with pytest.raises(InputError, match="upload: 'shared' needs"):
+        simulate(dataclasses.replace(SHORT, upload="shared"))

@@ -120,6 +120,16 @@ def test_sweep_bad_input(args, message, tmp_path):
 def test_bench_simulation_reports_rates_ratios_and_targets(capsys):
     assert main(["bench", "simulation", "--slots", "300", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
-    assert "x all-local" in out
-    assert "target threshold >= 20,000 slots/s" in out
-    assert "target exact >= 2,000 slots/s" in out
+    assert "x all-local" in out and "slots/CPU-s" in out and "wall-clock" in out
+    for target in ("threshold >= 30,000", "exact >= 30,000", "all-local >= 60,000"):
+        assert f"target {target} slots/CPU-s" in out
+
+
+def test_bench_simulation_bad_scheduler_exits_2():
+    result = run_cli("bench", "simulation", "--slots", "10", "--schedulers", "fastest")
+    assert result.returncode == 2 and "scheduler: unknown 'fastest'" in result.stderr
+
+
+def test_simulate_bad_upload_reading_exits_2():
+    result = run_cli("simulate", "--slots", "10", "--upload", "free")
+    assert result.returncode == 2 and "upload: unknown reading 'free'" in result.stderr

@@ -7,6 +7,12 @@ outage in every fifth, and n cycling over 1..``--max-candidates`` (at most M = 9
 abundant). Every solver is judged by the evaluator; the gap is DESIGN §2's
 ``(exact - value) / max(|exact|, eps)``. The case reported is the one the threshold rules see
 (candidates in outage do not compete for slots, so a forced 'competitive' slot may be abundant).
+
+``--upload`` reads every slot as ``queue.upload = priced`` and/or ``shared`` (the solver label
+then carries the reading, e.g. ``threshold/shared``), the same slots for both. With
+``--queue estimate --reference exact-joint`` the gaps are to the joint optimum of mode
+``estimate`` and ``exact`` (its queue-delay fixed point) is reported beside the threshold
+rules; the share of slots where the joint solver proved optimality is printed under the table.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from ..compare import relative_gap
+from ..compare import against, relative_gap
 from ..errors import InputError
 from ..generators.admission import (
     BINDING_BANDWIDTH_HZ,
@@ -22,6 +28,7 @@ from ..generators.admission import (
     TABLE3_BANDWIDTH_HZ,
     SlotSettings,
     generate_slot,
+    with_upload,
 )
 
 KIND = "admission-gap"
@@ -43,8 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--queue", choices=("given", "estimate"), default="given")
     parser.add_argument(
+        "--upload",
+        default="priced,shared",
+        help="readings of a queued upload, comma-separated: priced, shared",
+    )
+    parser.add_argument(
         "--reference",
-        choices=("exact", "enumerate"),
+        choices=("exact", "enumerate", "exact-joint"),
         default="exact",
         help="what the gaps are measured against; 'enumerate' (n <= 10) also reports "
         "'exact', e.g. its queue-delay fixed point against enumeration with --queue estimate",
@@ -69,37 +81,52 @@ def study_settings(k: int, max_candidates: int, queue: str) -> SlotSettings:
 
 
 def study_rows(args: argparse.Namespace) -> list[dict]:
-    from ..models.admission import SlotData
-    from ..solve import solve
-    from ..solvers.admission.threshold import case_of
-
     if args.instances < 1 or args.max_candidates < 1:
         raise InputError("--instances and --max-candidates: need positive numbers")
     solvers = dict(SOLVERS)
     if args.reference != "exact":
         solvers["exact"] = ("exact", {})
+    readings = [r.strip() for r in args.upload.split(",") if r.strip()]
+    if not readings or set(readings) - {"priced", "shared"}:
+        raise InputError("--upload: priced, shared or both, comma-separated")
     rows = []
     for k in range(args.instances):
         settings = study_settings(k, args.max_candidates, args.queue)
-        instance = generate_slot(settings, args.seed + k)
-        exact = solve(instance, args.reference)
-        case = case_of(SlotData.from_instance(instance))
-        band = "table3" if settings.bandwidth_hz == TABLE3_BANDWIDTH_HZ else "binding"
-        for label, (name, options) in solvers.items():
-            solution = solve(instance, name, **options)
-            rows.append(
-                {
-                    "instance": instance.name,
-                    "case": case,
-                    "bandwidth": band,
-                    "candidates": len(instance.candidates),
-                    "solver": label,
-                    "exact": exact.objective,
-                    "objective": solution.objective,
-                    "gap": relative_gap(exact.objective, solution.objective, "max"),
-                    "abs_gap": exact.objective - solution.objective,
-                }
-            )
+        for reading in readings:
+            instance = with_upload(generate_slot(settings, args.seed + k), reading)
+            label = "" if len(readings) == 1 else "/" + reading
+            rows += slot_rows(instance, settings, solvers, args.reference, label)
+    return rows
+
+
+def slot_rows(instance, settings: SlotSettings, solvers: dict, reference: str, label: str):
+    """One row per solver on one slot, the gap to the reference."""
+    from ..models.admission import SlotData
+    from ..solve import solve
+    from ..solvers.admission.threshold import case_of
+
+    rows = []
+    exact = solve(instance, reference)
+    case = case_of(SlotData.from_instance(instance))
+    band = "table3" if settings.bandwidth_hz == TABLE3_BANDWIDTH_HZ else "binding"
+    for solver_label, (name, options) in solvers.items():
+        solution = solve(instance, name, **options)
+        rows.append(
+            {
+                "instance": instance.name,
+                "case": case,
+                "bandwidth": band,
+                "candidates": len(instance.candidates),
+                "solver": solver_label + label,
+                "reference_status": exact.status.value,
+                "exact": exact.objective,
+                "objective": solution.objective,
+                "gap": relative_gap(exact.objective, solution.objective, "max"),
+                "abs_gap": exact.objective - solution.objective,
+                "against": against(exact),
+                "reference_gap": exact.gap,
+            }
+        )
     return rows
 
 
@@ -136,14 +163,19 @@ def summary(rows: list[dict]) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli.common import console
+    from ..console import console
     from ..io import csv_text, write_text_atomic
     from ..report import records_table
 
     rows = study_rows(args)
     entries = summary(rows)
-    title = f"gap to {args.reference}, {args.instances} instances, queue delays {args.queue}"
+    proven = all(r["against"] == "optimum" for r in rows)
+    to = "the proven optimum" if proven else "the best known value"
+    title = f"gap to {to} ({args.reference}), {args.instances} instances, queue delays {args.queue}"
     console.print(records_table(title, entries, ("solver", "case"), 4))
+    slots = {(r["instance"], r["solver"].partition("/")[2]): r["reference_status"] for r in rows}
+    optimal = sum(status == "optimal" for status in slots.values())
+    console.print(f"reference {args.reference} proved optimal on {optimal} of {len(slots)} slots")
     if args.csv:
         write_text_atomic(args.csv, csv_text(rows))
         console.print(f"{len(rows)} rows written to {args.csv}")

@@ -27,7 +27,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ..cli.common import console
+from ..console import console
 from ..errors import InputError
 from ..importers.orlib_gap import (
     DATA_DIR,

@@ -9,7 +9,7 @@ import argparse
 
 from rich.table import Table
 
-from ..cli.common import console
+from ..console import console
 from . import median_time
 
 KIND = "sparse-attention"

@@ -11,11 +11,14 @@ problem and no traceback; an internal error prints one line (``--debug``: the tr
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 
+from .. import __version__
 from ..discovery import submodules
 from ..errors import InputError
 from ..terminal import plain
@@ -37,16 +40,39 @@ def command_modules() -> list[ModuleType]:
     return submodules(__name__, __path__, defining="add_parser")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def named_command_module(argv: Sequence[str]) -> ModuleType | None:
+    """The module of the command ``argv`` starts with, when its file bears the command's name
+    (``validate`` -> ``cli/validate.py``); None otherwise."""
+    if not argv or argv[0].startswith("-") or not argv[0].isidentifier():
+        return None
+    name = f"{__name__}.{argv[0]}"
+    if importlib.util.find_spec(name) is None:
+        return None
+    module = importlib.import_module(name)
+    return module if hasattr(module, "add_parser") else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given the command line, only that command's parser when
+    its module can be found by name, so that a command imports what it needs and no more
+    (start-up, measured by ``bench scale``). Anything else (top-level --help, a misspelt
+    command) gets the full parser and its messages."""
     parser = Parser(
         prog="opt-offload",
         description="Optimisation of LLM inference offloading: admission, assignment and "
         "tensor-placement problems, exact solvers and the papers' heuristics.",
     )
+    parser.add_argument("--version", action="version", version=f"opt-offload {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in command_modules():
-        module.add_parser(subparsers)
+    single = named_command_module(argv[1:] if argv and argv[0] == "--debug" else argv or [])
+    if single is not None:
+        single.add_parser(subparsers)
+        if single.__name__.rpartition(".")[2] not in subparsers.choices:
+            return build_parser()  # the file's name is not its command's: build them all
+    else:
+        for module in command_modules():
+            module.add_parser(subparsers)
     for sub in leaf_parsers(parser):
         harden_flags(sub)
     return parser
@@ -76,7 +102,8 @@ def harden_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.run(args)
     except InputError as exc:

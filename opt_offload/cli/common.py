@@ -6,19 +6,20 @@ import argparse
 import math
 from collections.abc import Callable
 
+from ..console import console  # noqa: F401  (the commands print here)
 from ..errors import InputError
 from ..schemas import Solution
-from ..terminal import PlainConsole, plain
+from ..terminal import plain
 
 EXIT_OK, EXIT_NO_SOLUTION, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
-console = PlainConsole(soft_wrap=True)
 MAX_MESSAGE = 300  # characters of an internal error's message on its one line
 
 
 def exit_code(solution: Solution) -> int:
-    """0 when there are feasible decisions, 1 when infeasible or nothing was found."""
-    found = solution.status.has_solution and solution.objective is not None
+    """0 when there are feasible decisions, 1 when infeasible or nothing was found (a time
+    limit without an incumbent included)."""
+    found = solution.has_decisions and solution.objective is not None
     return EXIT_OK if found else EXIT_NO_SOLUTION
 
 

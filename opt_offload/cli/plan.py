@@ -74,7 +74,7 @@ def placed_fraction(instance_path: str, solution_path: str, edge: str) -> float:
     """Share of the target's decoder-block bytes that the placement keeps on ``edge``
     (generated instances number layers 0 embedding, 1..n blocks, n + 1 head)."""
     instance, solution = load_instance(instance_path), load_solution(solution_path)
-    if instance.kind != "placement" or not solution.decisions:
+    if instance.kind != "placement" or not solution.has_decisions:
         raise InputError("--placement: needs a placement instance and a solution with decisions")
     target = [n for n in instance.graph.nodes if n.model == "target" and n.layer is not None]
     head = max((n.layer for n in target), default=0)

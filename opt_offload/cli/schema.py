@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..schemas import INSTANCE_MODELS, Solution
+from ..schemas import INSTANCE_MODELS, SOLUTION
 from .common import EXIT_OK
 
-SCHEMAS = {**INSTANCE_MODELS, "solution": Solution}
+SCHEMAS = {kind: model.model_json_schema for kind, model in INSTANCE_MODELS.items()}
+SCHEMAS["solution"] = SOLUTION.json_schema
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,5 +21,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(json.dumps(SCHEMAS[args.kind].model_json_schema(), indent=2))
+    print(json.dumps(SCHEMAS[args.kind](), indent=2))
     return EXIT_OK

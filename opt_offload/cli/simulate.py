@@ -19,6 +19,7 @@ MAX_ARRIVALS = 1_000_000
 BANDWIDTH = number(1, 1e15)  # Hz: >= 1 Hz keeps every upload time finite
 CAPACITY_M = number(1, MAX_CAPACITY, integer=True)
 
+DEFAULT_SLOTS = 2000
 SCHEDULERS_HELP = "threshold, exact, greedy, random, all-local (admission solvers) or all-server"
 SURROGATE_NOTE = (
     "accuracy is a SURROGATE (opt_offload.simulation.quality), calibrated in expectation to "
@@ -29,6 +30,7 @@ SURROGATE_NOTE = (
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """What a run needs besides M, B, the scheduler and the policy (shared with ``sweep``)."""
     from ..prada import ARRIVAL_RATE
+    from .trace_options import add_arrival_arguments
 
     parser.add_argument(
         "--preset", default="gsm8k", help="task preset: gsm8k, gaokao, mmlu-stem (gsm8k)"
@@ -42,8 +44,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--slots",
         type=number(1, MAX_SLOTS, integer=True),
-        default=2000,
-        help="slots with arrivals (2000)",
+        help="slots with arrivals (2000; with a trace, the slots its window spans)",
     )
     parser.add_argument(
         "--warmup",
@@ -52,6 +53,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--beta", type=number(0, 1e6), help="latency weight, 1/s (calibrated: 2.45)"
+    )
+    add_arrival_arguments(parser)
+    parser.add_argument(
+        "--upload",
+        default="priced",
+        help="a queued request's upload: priced (at B_ref, taking no band: DESIGN §4, "
+        "Theorem 2) or shared (now, in a share of the slot's band beside the immediate "
+        "admissions) (priced)",
     )
 
 
@@ -87,19 +96,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_config(args: argparse.Namespace, **fields):
-    """The SimulationConfig of the shared options (``fields``: the rest)."""
+    """The SimulationConfig of the shared options (``fields``: the rest). With ``--arrivals
+    trace:FILE`` the trace's requests replace Poisson(lambda) and, unless ``--slots`` is given,
+    the run has the slots the trace window spans."""
     from ..simulation import SimulationConfig
+    from ..simulation.arrivals import TraceArrivals
+    from .trace_options import trace_spec
 
-    if args.lam * args.slots > MAX_ARRIVALS:
+    spec = trace_spec(args)
+    slots = args.slots
+    if slots is None:
+        slot_s = SimulationConfig.slot_s
+        slots = DEFAULT_SLOTS if spec is None else TraceArrivals(spec, slot_s).slots_needed
+    if spec is None and args.lam * slots > MAX_ARRIVALS:
         raise InputError(
-            f"--lam x --slots: {args.lam:g} x {args.slots} expected arrivals exceed the limit "
+            f"--lam x --slots: {args.lam:g} x {slots} expected arrivals exceed the limit "
             f"of {MAX_ARRIVALS}"
         )
     optional = {"warmup": args.warmup, "beta": args.beta}
     return SimulationConfig(
         preset=args.preset,
         arrival_rate=args.lam,
-        slots=args.slots,
+        slots=slots,
+        trace=spec,
+        upload=args.upload,
         **{key: value for key, value in optional.items() if value is not None},
         **fields,
     )
@@ -122,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.out)
     with progress_bar("slots", config.slots) as show:  # the drain after them ends the bar
         result = simulate(config, show)
-    document = {**result.as_dict(), "note": SURROGATE_NOTE}
+    document = {**result.as_dict(), "arrivals": args.arrivals, "note": SURROGATE_NOTE}
     text = {"json": dumps_strict(document, indent=2) + "\n", "csv": csv_text([result.as_dict()])}
     if args.out:
         kind = "csv" if args.csv or (not args.json and args.out.endswith(".csv")) else "json"
@@ -159,6 +179,7 @@ def print_result(result) -> None:
             "M, B (Hz), lambda",
             f"{result.capacity}, {result.bandwidth_hz:g}, {result.arrival_rate:g}",
         ),
+        ("queued upload", result.upload),
         ("tasks measured", str(result.tasks)),
         ("accuracy (SURROGATE)", f"{100 * result.accuracy_surrogate:.2f} %"),
         ("processing delay (ms/task)", f"{result.processing_ms:.3f}"),

@@ -16,6 +16,7 @@ from ..io import (
     write_output,
 )
 from ..plots import plot_solution
+from ..registry import check_time_limit
 from ..report import print_front, print_solution
 from ..solve import solve
 from .common import (
@@ -49,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="assignment only: the Pareto front of (throughput, transmission latency) by an "
         "epsilon-constraint sweep with the exact solver (exact or exact-cvxpy); --time-limit "
-        "applies to each point, --json / --out / --plot give the front",
+        "bounds the whole sweep, --json / --out / --plot give the front",
     )
     parser.set_defaults(run=run)
 
@@ -63,6 +64,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_time_limit(args.time_limit)
     check_outputs(args)
     instance = load_instance(args.file)
     if args.pareto:
@@ -88,9 +90,6 @@ def write_out(args: argparse.Namespace, text: str) -> None:
         write_output(args.out, text, inputs=[args.file])
 
 
-PARETO_BACKENDS = {"exact": "pyomo", "exact-cvxpy": "cvxpy"}
-
-
 def run_pareto(args: argparse.Namespace, instance) -> int:
     if instance.kind != "assignment":
         raise InputError(
@@ -98,7 +97,9 @@ def run_pareto(args: argparse.Namespace, instance) -> int:
             f"this is a {instance.kind} instance"
         )
     name = args.solver or "exact"
-    if name not in PARETO_BACKENDS:
+    from ..solvers.assignment.exact import BACKENDS
+
+    if name not in BACKENDS:
         raise InputError(f"--pareto: needs --solver exact or exact-cvxpy, got {name!r}")
     from ..registry import get_solver
     from ..solvers.assignment.pareto import pareto_front
@@ -108,7 +109,7 @@ def run_pareto(args: argparse.Namespace, instance) -> int:
     options = spec.parse_options(parse_key_values(args.option))
     front = pareto_front(
         instance,
-        backend=PARETO_BACKENDS[name],
+        backend=BACKENDS[name],
         time_limit=args.time_limit,
         mip_gap=options["mip_gap"],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.table import Table
+from rich.text import Text
 
 from ..registry import KINDS, default_solver_name, solvers_for
 from .common import EXIT_OK, console
@@ -46,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
                 "yes" if not missing else f"no: needs {', '.join(missing)}",
                 option_text(spec),
             )
-            descriptions.append(f"[bold]{kind} {spec.name}[/bold]: {spec.description}")
+            descriptions.append(
+                Text.assemble((f"{kind} {spec.name}", "bold"), f": {spec.description}")
+            )
     console.print(table)
     for line in descriptions:
         console.print(line, soft_wrap=False)

@@ -5,6 +5,7 @@ table of arrival rate -> throughput, p95 latency, queue, bounded?; the largest b
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 
 from ..errors import InputError
@@ -27,9 +28,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "half below 5% of the rate), then the largest bounded rate found by bisection against "
         "the fluid LP capacity and the MILP's max throughput over a window. Seeded.",
     )
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("file", nargs="?", help="assignment instance (JSON/YAML)")
-    source.add_argument("--preset", help="generate the instance: testbed, scale, random")
+    source.add_argument(
+        "--preset",
+        help="generate the instance: testbed, scale, random; with a trace, its servers: "
+        "testbed (default) or scale",
+    )
     parser.add_argument("--rule", choices=RULES, default="fcfs", help="priority rule (fcfs)")
     parser.add_argument(
         "--k", type=number(1, 10_000, integer=True), default=1, help="look-ahead window K_q (1)"
@@ -41,9 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--arrivals",
-        type=number(10, MAX_ARRIVALS, integer=True),
-        default=2000,
-        help="arrivals per run (2000)",
+        default="2000",
+        metavar="N|trace:FILE",
+        help="Poisson arrivals per run (2000), or trace:FILE to replay a trace's requests",
     )
     parser.add_argument(
         "--seed", type=number(0, integer=True), default=0, help="seed of arrivals and instance (0)"
@@ -53,7 +58,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--plot", metavar="FILE.png", help="queue length over time per rate")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_trace_arguments(parser)
     parser.set_defaults(run=run)
+
+
+def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..simulation.replay import DEFAULT_POLICIES
+    from .trace_options import add_window_arguments
+
+    group = parser.add_argument_group(
+        "trace replay (--arrivals trace:FILE)",
+        "The trace window's requests are the tasks (as `import azure-llm-trace` builds them) "
+        "and arrive at their own times, at each --speedups factor, under each of --policies; "
+        "prints the serving metrics (goodput within L_max, output tokens/s, p50/p90/p99 "
+        "latency, queue). --plot draws goodput and p99 against load per policy.",
+    )
+    add_window_arguments(group, speedup=False)
+    group.add_argument("--speedups", default="1,2", help="load factors to replay at (1,2)")
+    group.add_argument(
+        "--policies",
+        default=DEFAULT_POLICIES,
+        help="kpfcfs:RULE:K, kpfcfs-drop:RULE:K, milp:W, comma-separated (every rule at K_q "
+        "1, 4, 16; kpfcfs-drop:fcfs:16; milp:1)",
+    )
+    group.add_argument("--model", default="llama2-7b", help="model of every request (llama2-7b)")
+    group.add_argument("--latency-max", type=float, metavar="S", help="L_max in seconds (4)")
+    group.add_argument(
+        "--milp-time-limit", type=float, metavar="S", help="per-window limit (W / 2)"
+    )
+    group.add_argument("--queue-plot", metavar="FILE.png", help="queue length over time")
+    group.add_argument(
+        "--trace-plot", metavar="FILE.png", help="the trace: arrival rate and token histograms"
+    )
 
 
 def load(args: argparse.Namespace):
@@ -108,11 +144,29 @@ def run(args: argparse.Namespace) -> int:
         milp_window_capacity,
         simulate_assignment,
     )
+    from .trace_options import trace_spec
 
-    if args.plot:
-        check_output(
-            args.plot, flag="--plot", inputs=[args.file] if args.file else [], formats=PLOT_FORMATS
-        )
+    for flag in ("plot", "queue_plot", "trace_plot"):
+        if getattr(args, flag, None):
+            check_output(
+                getattr(args, flag),
+                flag="--" + flag.replace("_", "-"),
+                inputs=[args.file] if args.file else [],
+                formats=PLOT_FORMATS,
+            )
+    if args.arrivals.startswith("trace:"):
+        return run_replay(args, trace_spec(args))
+    try:
+        args.arrivals = int(args.arrivals)
+    except ValueError:
+        raise InputError(
+            f"--arrivals: expected a count of Poisson arrivals or trace:FILE, got {args.arrivals!r}"
+        ) from None
+    trace_spec(argparse.Namespace(**{**vars(args), "arrivals": "poisson"}))  # no window options
+    if not (args.file or args.preset):
+        raise InputError("stability: give an instance FILE, --preset or --arrivals trace:FILE")
+    if not 10 <= args.arrivals <= MAX_ARRIVALS:
+        raise InputError(f"--arrivals: between 10 and {MAX_ARRIVALS}, got {args.arrivals}")
     instance = load(args)
     if not instance.tasks:
         raise InputError("tasks: the dynamic run needs at least one task to draw from")
@@ -171,3 +225,102 @@ def print_report(report: dict) -> None:
             f"= {milp['capacity_per_s']:.4g} /s (it chooses whom to serve, so it favours small "
             "tasks)"
         )
+
+
+def parse_speedups(text: str) -> list[float]:
+    try:
+        speedups = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(
+            f"--speedups: expected numbers separated by commas, got {text!r}"
+        ) from None
+    if not speedups or not all(math.isfinite(x) and x > 0 for x in speedups):
+        raise InputError(f"--speedups: every factor must be a finite number > 0, got {text!r}")
+    return speedups
+
+
+def run_replay(args: argparse.Namespace, spec) -> int:
+    from ..plots.serving import load_figure, queue_figure, trace_figure
+    from ..simulation.replay import parse_policies, replay_study
+    from .simulate import progress_bar
+
+    if args.file:
+        raise InputError("stability: FILE and --arrivals trace:FILE exclude each other")
+    speedups = parse_speedups(args.speedups)
+    policies = parse_policies(args.policies)
+    spec.read()  # bad trace input fails here, before any run
+    with progress_bar("replays", len(speedups) * len(policies)) as show:
+        finished = itertools.count(1)
+        runs = replay_study(
+            spec,
+            speedups,
+            policies,
+            preset=args.preset or "testbed",
+            model=args.model,
+            latency_max_s=args.latency_max,
+            milp_time_limit=args.milp_time_limit,
+            done=lambda: show(next(finished)),
+        )
+    report = {
+        "trace": spec.path,
+        "start_s": spec.start_s,
+        "window_s": spec.window_s,
+        "limit": spec.limit,
+        "preset": args.preset or "testbed",
+        "model": args.model,
+        "runs": [run.as_dict() for run in runs],
+    }
+    if args.plot:
+        load_figure(report["runs"], args.plot, title=f"{spec.path}: serving against load")
+    if args.trace_plot:
+        trace_figure([spec.read()], args.trace_plot)
+    if args.queue_plot:
+        queue_figure(report["runs"], args.queue_plot, title=f"{spec.path}: requests waiting")
+    if args.json:
+        print(dumps_strict(report, indent=2))
+    else:
+        print_replay(report)
+    return EXIT_OK
+
+
+def print_replay(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{report['trace']} on {report['preset']}: serving metrics per policy")
+    columns = (
+        "load",
+        "policy",
+        "arrived",
+        "goodput %",
+        "good /s",
+        "tokens /s",
+        "p50 s",
+        "p90 s",
+        "p99 s",
+        "mean queue",
+        "max queue",
+        "dropped",
+        "rejected",
+        "wall s",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for run in report["runs"]:
+        table.add_row(
+            f"{run['speedup']:g}x",
+            run["policy"],
+            str(run["arrived"]),
+            f"{100 * run['goodput_fraction']:.1f}",
+            f"{run['goodput_per_s']:.3g}",
+            f"{run['output_tokens_per_s']:.4g}",
+            f"{run['p50_s']:.3g}",
+            f"{run['p90_s']:.3g}",
+            f"{run['p99_s']:.3g}",
+            f"{run['mean_queue']:.3g}",
+            str(run["max_queue"]),
+            str(run["dropped"]),
+            str(run["rejected"]),
+            f"{run['wall_s']:.2f}",
+        )
+    Console(highlight=False, width=200).print(table)

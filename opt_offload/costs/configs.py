@@ -82,6 +82,18 @@ PRESETS: dict[str, TransformerConfig] = {
         intermediate_size=13824,
         vocab_size=32000,
     ),
+    # huggingface.co/meta-llama/Llama-2-70b-hf config.json; the same numbers as Touvron et al.
+    # 2023 (Llama 2, arXiv:2307.09288), Table 1 and Sec. 2.2: 80 layers, d_model 8192, 64 heads,
+    # grouped-query attention with 8 KV heads, SwiGLU width 28672, 32k vocabulary
+    "llama2-70b": TransformerConfig(
+        name="llama2-70b",
+        hidden_size=8192,
+        num_layers=80,
+        num_heads=64,
+        num_kv_heads=8,
+        intermediate_size=28672,
+        vocab_size=32000,
+    ),
     # huggingface.co/JackFram/llama-68m config.json: the draft model of speculative decoding
     "llama-68m": TransformerConfig(
         name="llama-68m",

@@ -113,7 +113,8 @@ def flexgen_t4() -> DevicePreset:
 
 
 DEVICE_PRESETS: dict[str, DevicePreset] = {
-    p.name: p for p in (paper_testbed(4), paper_testbed(2), paper_testbed(1), flexgen_t4())
+    p.name: p
+    for p in (paper_testbed(4), paper_testbed(7), paper_testbed(2), paper_testbed(1), flexgen_t4())
 }
 
 

@@ -134,3 +134,22 @@ def scale_attention(breakdown: FlopBreakdown, kept_fraction: float) -> FlopBreak
     if not 0.0 <= kept_fraction <= 1.0:
         raise ValueError(f"kept fraction must lie in [0, 1], got {kept_fraction}")
     return replace(breakdown, attention=breakdown.attention * kept_fraction)
+
+
+def generation_flops_total(config: TransformerConfig, prompt, generated):
+    """:func:`generation_flops` ``.total`` in closed form, element-wise over numpy arrays (a
+    trace of 19,366 requests in one expression instead of a loop over every decoded token):
+    prefill ``m (projections + MLP) + 4 L h m^2 + LM head``, then n - 1 decode steps after a
+    cache of m, the k-th attending to m + k + 1 keys: ``(n - 1) linear + 4 L h ((n - 1) m +
+    (n - 1) n / 2)``."""
+    import numpy as np
+
+    m = np.asarray(prompt, dtype=np.float64)
+    n = np.asarray(generated, dtype=np.float64)
+    if np.any(n < 1):
+        raise ValueError("generated tokens must be at least 1")
+    linear = per_token_linear_flops(config)
+    attention = 4.0 * config.num_layers * config.hidden_size
+    prefill = m * (linear.projections + linear.mlp) + attention * m * m + linear.lm_head
+    steps = n - 1
+    return prefill + steps * linear.total + attention * (steps * m + steps * n / 2)

@@ -2,11 +2,15 @@
 
 Objective (to maximise, the constants Q(x,0) - beta tau_i of eq. 27 dropped):
 
-    sum_i g_i (x_i + y_i) - beta c_i x_i / B_i - beta (c_i / B_ref + TQ_i) y_i
+    sum_i g_i (x_i + y_i) - beta c_i x_i / B_i - beta (TC_i^Q + TQ_i) y_i
+
+where a queued request's upload TC_i^Q is ``c_i / B_ref`` with ``queue.upload = priced``
+(it takes no band) and ``c_i / B_i`` with ``shared`` (it uploads now in the slot's band:
+``sum of B_i over immediate and queued <= B - server.uplink_busy_hz``).
 
 Queue delays TQ_i are the instance's ``queue_delay_s`` in mode ``given``. In mode ``estimate``
 they follow from the decisions by list scheduling: the server serves queued requests first
-come, first served, a request arriving when its upload at B_ref completes (``c_i / B_ref``);
+come, first served, a request arriving when its upload TC_i^Q completes;
 slots free at the in-flight Gamma_j, at ``TC_i + d_i`` for this slot's immediate admissions,
 and at 0 otherwise. Ties in arrival are served in candidate order.
 """
@@ -21,7 +25,8 @@ from pydantic import ValidationError
 from ..queueing import list_schedule_waits
 from ..schemas import AdmissionDecision, AdmissionInstance
 from ..schemas.admission import Candidate
-from .result import REL_TOL, Evaluation, exceeds, objective_sense
+from ..tolerance import REL_TOL, exceeds
+from .result import Evaluation, objective_sense
 
 
 def parse_decisions(
@@ -66,11 +71,17 @@ def queue_delays(
     return list_schedule_waits(slot_free, arrivals)
 
 
+def holds_band(instance: AdmissionInstance, decision: AdmissionDecision) -> bool:
+    """Whether the action uploads in this slot's band: immediate, or queued with 'shared'."""
+    return decision.action == "immediate" or (decision.action == "queue" and instance.shared_upload)
+
+
 def upload_time(
     instance: AdmissionInstance, candidate: Candidate, decision: AdmissionDecision
 ) -> float:
-    """TC_i: c_i / B_i when admitted now (eq. 25), c_i / B_ref when queued (Remark 2)."""
-    if decision.action == "immediate":
+    """TC_i: c_i / B_i in the slot's band (eq. 25), c_i / B_ref when a queued upload is
+    priced (Remark 2)."""
+    if holds_band(instance, decision):
         return instance.upload_coefficient(candidate) / decision.bandwidth_hz
     if decision.action == "queue":
         return instance.upload_coefficient(candidate) / instance.reference_bandwidth_hz
@@ -90,9 +101,10 @@ def constraint_violations(
                 f"outage: {c.id} is '{d.action}' but snr_db {c.snr_db} < snr_threshold_db "
                 f"{instance.snr_threshold_db}"
             )
-        if d.action == "immediate" and d.bandwidth_hz <= 0:
-            problems.append(f"bandwidth: {c.id} is admitted immediately with no bandwidth")
-        if d.action != "immediate" and d.bandwidth_hz > bandwidth_tol:
+        if holds_band(instance, d) and d.bandwidth_hz <= 0:
+            what = "admitted immediately" if d.action == "immediate" else "queued (shared upload)"
+            problems.append(f"bandwidth: {c.id} is {what} with no bandwidth")
+        if not holds_band(instance, d) and d.bandwidth_hz > bandwidth_tol:
             problems.append(f"bandwidth: {c.id} is '{d.action}' but holds {d.bandwidth_hz} Hz")
     immediate = sum(d.action == "immediate" for d in decisions.values())
     if immediate > instance.server.free_slots:
@@ -100,9 +112,13 @@ def constraint_violations(
             f"capacity: {immediate} immediate admissions, {instance.server.free_slots} free "
             f"slots (M = {instance.server.capacity}, {len(instance.server.busy_remaining_s)} busy)"
         )
-    used = sum(d.bandwidth_hz for d in decisions.values() if d.action == "immediate")
-    if exceeds(used, instance.bandwidth_hz):
-        problems.append(f"bandwidth: {used} Hz allocated, budget {instance.bandwidth_hz} Hz")
+    used = sum(d.bandwidth_hz for d in decisions.values() if holds_band(instance, d))
+    budget = instance.available_bandwidth_hz
+    if exceeds(used, budget):
+        problems.append(
+            f"bandwidth: {used} Hz allocated, budget {budget} Hz (bandwidth_hz less "
+            "server.uplink_busy_hz)"
+        )
     return problems
 
 
@@ -111,7 +127,7 @@ def evaluate_admission(instance: AdmissionInstance, decisions: Mapping[str, Any]
     if len(parsed) < len(instance.candidates):
         return Evaluation(objective_sense(instance), None, tuple(problems))
     problems += constraint_violations(instance, parsed)
-    computable = all(d.bandwidth_hz > 0 for d in parsed.values() if d.action == "immediate")
+    computable = all(d.bandwidth_hz > 0 for d in parsed.values() if holds_band(instance, d))
     if not computable:
         return Evaluation(objective_sense(instance), None, tuple(problems))
 

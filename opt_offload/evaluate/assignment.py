@@ -1,8 +1,8 @@
 """Evaluator of problem B, edge/cloud assignment (DESIGN §5, 003 paper eq. 1, 1a-1e).
 
-Decisions map each task id to a server id, or to None for a rejected task, and carry the model
-placement under ``"placement"`` (``{edge id: [model ids]}``). A fixed placement in the instance
-takes precedence; with a free placement and none given, the smallest placement that hosts the
+Decisions are ``{"tasks": {task id: server id, or None for a rejected task}, "placement":
+{edge id: [model ids]}}`` (schemas/solution.py). A fixed placement in the instance takes
+precedence; with a free placement and none given, the smallest placement that hosts the
 assigned tasks is assumed.
 
 Objective: ``strict`` minimises the total transmission latency T (every task must be served);
@@ -17,15 +17,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..schemas import AssignmentInstance
-from ..schemas.assignment import PLACEMENT_KEY
-from .result import Evaluation, exceeds, objective_sense
+from ..tolerance import exceeds
+from .result import Evaluation, objective_sense
+
+DECISION_FIELDS = ("tasks", "placement")
 
 
 def effective_placement(
-    instance: AssignmentInstance, decisions: Mapping[str, Any]
+    instance: AssignmentInstance, assigned: Mapping[str, Any], stated: Any
 ) -> tuple[dict[str, list[str]], list[str]]:
-    """The placement the decisions run under, and problems with the one they state."""
-    stated = decisions.get(PLACEMENT_KEY)
+    """The placement the task assignment runs under, and problems with the one stated."""
     if instance.placement is not None:
         fixed = {j: sorted(set(m)) for j, m in instance.placement.items() if m}
         if stated is not None and {j: sorted(set(m)) for j, m in stated.items() if m} != fixed:
@@ -36,7 +37,7 @@ def effective_placement(
     if stated is None:
         inferred: dict[str, set[str]] = defaultdict(set)
         tasks = {t.id: t for t in instance.tasks}
-        for task_id, server_id in decisions.items():
+        for task_id, server_id in assigned.items():
             server = instance.servers_by_id.get(server_id) if isinstance(server_id, str) else None
             if task_id in tasks and server is not None and not server.cloud:
                 inferred[server_id].add(tasks[task_id].model)
@@ -77,10 +78,14 @@ def storage_violations(
 def evaluate_assignment(instance: AssignmentInstance, decisions: Mapping[str, Any]) -> Evaluation:
     sense = objective_sense(instance)
     tasks = {t.id: t for t in instance.tasks}
-    problems = [
-        f"decisions.{k}: unknown task" for k in decisions if k != PLACEMENT_KEY and k not in tasks
-    ]
-    placement, placement_problems = effective_placement(instance, decisions)
+    problems = [f"decisions.{k}: unknown field" for k in decisions if k not in DECISION_FIELDS]
+    assigned = decisions.get("tasks")
+    if not isinstance(assigned, Mapping):
+        return Evaluation(sense, None, ("decisions.tasks: expected {task: server or null}",))
+    problems += [f"decisions.tasks.{k}: unknown task" for k in assigned if k not in tasks]
+    placement, placement_problems = effective_placement(
+        instance, assigned, decisions.get("placement")
+    )
     problems += placement_problems + storage_violations(instance, placement)
 
     load: dict[str, float] = defaultdict(float)
@@ -88,10 +93,10 @@ def evaluate_assignment(instance: AssignmentInstance, decisions: Mapping[str, An
     transmission = 0.0
     details = {}
     for task in instance.tasks:
-        if task.id not in decisions:
-            problems.append(f"decisions.{task.id}: missing (use null for a rejected task)")
+        if task.id not in assigned:
+            problems.append(f"decisions.tasks.{task.id}: missing (use null for a rejected task)")
             continue
-        server_id = decisions[task.id]
+        server_id = assigned[task.id]
         if server_id is None:
             if instance.variant == "strict":
                 problems.append(f"assignment (1a): {task.id} is not served (variant strict)")
@@ -99,7 +104,7 @@ def evaluate_assignment(instance: AssignmentInstance, decisions: Mapping[str, An
             continue
         server = instance.servers_by_id.get(server_id) if isinstance(server_id, str) else None
         if server is None:
-            problems.append(f"decisions.{task.id}: unknown server {server_id!r}")
+            problems.append(f"decisions.tasks.{task.id}: unknown server {server_id!r}")
             continue
         if not instance.hosts(server, task.model, placement):
             problems.append(f"model (1c): {task.id} runs on {server_id}, which lacks {task.model}")

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..schemas import PlacementInstance
-from .result import Evaluation, exceeds, objective_sense
+from ..tolerance import exceeds
+from .result import Evaluation, objective_sense
 
 
 def graph_transfer_s(instance: PlacementInstance, placement: Mapping[str, str]) -> float:

@@ -5,15 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-# Constraints hold up to this relative tolerance, so that a solver's floating-point answer
-# exactly at a capacity is not called infeasible.
-REL_TOL = 1e-9
-
-
-def exceeds(used: float, limit: float) -> bool:
-    """used > limit beyond the relative tolerance."""
-    return used > limit + REL_TOL * max(1.0, abs(limit))
-
 
 def objective_sense(instance) -> Literal["max", "min"]:
     """Admission and assignment-admission maximise; strict assignment and placement minimise."""

@@ -170,6 +170,57 @@ def given_queue_delays(document: dict) -> None:
         c["queue_delay_s"] = waits[c["id"]]
 
 
+def with_upload(instance: AdmissionInstance, upload: str) -> AdmissionInstance:
+    """The same slot read with ``queue.upload = upload`` ('priced' or 'shared')."""
+    document = instance.model_dump()
+    document["queue"]["upload"] = upload
+    return AdmissionInstance.model_validate(document)
+
+
+def subset_sum_slot(
+    candidates: int, seed: int = 0, spread: float = 1e-3, upload: str = "priced"
+) -> AdmissionInstance:
+    """A hard slot for the exact solvers: every candidate may be admitted (M = n free slots,
+    queueing never pays), and the gains sit on one ray, ``g_i = rho u_i (1 + e_i)`` with
+    ``u_i = sqrt(beta c_i / B)``, e_i uniform in [-spread, spread] and ``rho = sum_i u_i``, so
+    the value ``rho U - U^2`` (U = sum of u_i admitted) is a subset sum aiming at U = rho/2.
+    Contexts are uniform in 100..2,000 tokens at 10 dB, beta = 20, B = Table 3's."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    snr_db, beta = 10.0, BETA_PER_S
+    contexts = rng.integers(100, 2001, size=candidates)
+    spectral = math.log2(1.0 + 10.0 ** (snr_db / 10.0))
+    weights = [
+        math.sqrt(beta * BITS_PER_TOKEN * int(L) / spectral / TABLE3_BANDWIDTH_HZ) for L in contexts
+    ]
+    rho = sum(weights)
+    noise = rng.uniform(-spread, spread, size=candidates)
+    document = {
+        "kind": "admission",
+        "version": 1,
+        "name": f"subset-sum-n{candidates}-s{seed}",
+        "comment": f"subset_sum_slot(candidates={candidates}, seed={seed}, spread={spread})",
+        "server": {"capacity": max(1, candidates)},
+        "bandwidth_hz": TABLE3_BANDWIDTH_HZ,
+        "beta": beta,
+        "bits_per_token": BITS_PER_TOKEN,
+        "queue": {"delay": "given", "upload": upload},
+        "candidates": [
+            {
+                "id": f"u{i}",
+                "context_tokens": int(L),
+                "snr_db": snr_db,
+                "server_time_s": 0.1,
+                "gain": rho * w * (1.0 + float(e)),
+                "queue_delay_s": 1e3,  # a queued request is never worth its wait
+            }
+            for i, (L, w, e) in enumerate(zip(contexts, weights, noise))
+        ],
+    }
+    return AdmissionInstance.model_validate(document)
+
+
 def generate_slot(settings: SlotSettings, seed: int = 0) -> AdmissionInstance:
     """One admission instance; the same settings and seed give the same instance."""
     import numpy as np

@@ -19,7 +19,7 @@ def tasks_per_server(instance: AssignmentInstance, decisions: dict) -> np.ndarra
     an extra last column."""
     servers = [s.id for s in instance.servers]
     models = [m.id for m in instance.models]
-    counts = Counter((t.model, decisions.get(t.id)) for t in instance.tasks)
+    counts = Counter((t.model, decisions["tasks"].get(t.id)) for t in instance.tasks)
     columns = [*servers, None]
     return np.array([[counts[(m, s)] for s in columns] for m in models], dtype=float)
 
@@ -30,7 +30,7 @@ def plot_solution(
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    if not solution.decisions:
+    if not solution.has_decisions:
         raise InputError(f"--plot: {solution.solver} found no assignment to draw")
     counts = tasks_per_server(instance, solution.decisions)
     labels = [s.id for s in instance.servers] + ["rejected"]

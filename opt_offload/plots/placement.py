@@ -38,7 +38,7 @@ def layer_shares(instance: PlacementInstance, decisions: dict, model: str | None
 def plot_solution(instance: PlacementInstance, solution: Solution, path: str | os.PathLike) -> None:
     from matplotlib.figure import Figure
 
-    if not solution.decisions:
+    if not solution.has_decisions:
         raise InputError(f"--plot: {solution.solver} found no placement to draw")
     models = list(dict.fromkeys(n.model for n in instance.graph.nodes))
     panels = [layer_shares(instance, solution.decisions, model) for model in models]

@@ -3,7 +3,15 @@
 from .admission import AdmissionInstance
 from .assignment import AssignmentInstance
 from .placement import PlacementInstance
-from .solution import AdmissionDecision, Solution, Status
+from .solution import (
+    SOLUTION,
+    AdmissionDecision,
+    Solution,
+    SolutionBase,
+    Status,
+    make_solution,
+    parse_solution,
+)
 
 Instance = AdmissionInstance | AssignmentInstance | PlacementInstance
 
@@ -14,6 +22,7 @@ INSTANCE_MODELS: dict[str, type[AdmissionInstance | AssignmentInstance | Placeme
 }
 
 __all__ = [
+    "SOLUTION",
     "AdmissionDecision",
     "AdmissionInstance",
     "AssignmentInstance",
@@ -21,5 +30,8 @@ __all__ = [
     "Instance",
     "PlacementInstance",
     "Solution",
+    "SolutionBase",
     "Status",
+    "make_solution",
+    "parse_solution",
 ]

@@ -38,6 +38,13 @@ class Server(Strict):
         default_factory=list,
         description="Gamma_j: remaining service time of each in-flight request (|M_t| entries)",
     )
+    uplink_busy_hz: float = Field(
+        0.0,
+        ge=0,
+        le=1e15,
+        description="band still held by uploads in flight from earlier slots; this slot has "
+        "bandwidth_hz - uplink_busy_hz to give (must be below bandwidth_hz)",
+    )
 
     @model_validator(mode="after")
     def _busy_fits_capacity(self) -> Server:
@@ -62,7 +69,16 @@ class QueueModel(Strict):
         "scheduling on the M slots (DESIGN §4)",
     )
     reference_bandwidth_hz: BandwidthHz | None = Field(
-        None, description="B_ref pricing a queued request's upload; null means bandwidth_hz"
+        None,
+        description="B_ref pricing a queued request's upload (upload 'priced'); null means "
+        "bandwidth_hz",
+    )
+    upload: Literal["priced", "shared"] = Field(
+        "priced",
+        description="'priced': a queued request's upload is priced at B_ref and takes no band "
+        "(DESIGN §4, the reading Theorem 2 solves); 'shared': it uploads now, sharing the "
+        "slot's band with the immediate admissions (sum of B_i over immediate and queued "
+        "<= bandwidth_hz - uplink_busy_hz), and costs beta (c_i / B_i + TQ_i)",
     )
 
 
@@ -107,10 +123,25 @@ class AdmissionInstance(Strict):
                 for i, c in enumerate(self.candidates)
                 if c.queue_delay_s is None
             ]
+        if self.server.uplink_busy_hz >= self.bandwidth_hz:
+            problems.append(
+                f"server.uplink_busy_hz: {self.server.uplink_busy_hz} Hz held by uploads in "
+                f"flight leaves no band of bandwidth_hz {self.bandwidth_hz} (must be below it)"
+            )
         raise_problems(problems)
         return self
 
     # Derived quantities of DESIGN §4, in SI units.
+
+    @property
+    def available_bandwidth_hz(self) -> float:
+        """B - uplink_busy_hz: the band this slot's uploads share."""
+        return self.bandwidth_hz - self.server.uplink_busy_hz
+
+    @property
+    def shared_upload(self) -> bool:
+        """True when queued requests upload now and share the slot's band."""
+        return self.queue.upload == "shared"
 
     @property
     def reference_bandwidth_hz(self) -> float:

@@ -21,10 +21,6 @@ from .base import (
     raise_problems,
 )
 
-# Assignment decisions map task ids to servers and carry the placement under this key
-# (DESIGN §9), so no task may use it as its id.
-PLACEMENT_KEY = "placement"
-
 
 class ObjectiveWeights(Strict):
     throughput: Weight = 1.0
@@ -125,8 +121,6 @@ class AssignmentInstance(Strict):
         largest_edge = max((s.storage_gb or 0.0 for s in self.servers if not s.cloud), default=0.0)
         problems = []
         for i, task in enumerate(self.tasks):
-            if task.id == PLACEMENT_KEY:
-                problems.append(f"tasks[{i}].id: {PLACEMENT_KEY!r} is reserved")
             if task.model not in sizes:
                 problems.append(f"tasks[{i}].model: unknown model {task.model!r}")
             elif not has_cloud and sizes[task.model] > largest_edge:

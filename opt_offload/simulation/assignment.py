@@ -36,6 +36,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,6 +47,17 @@ from ..solvers.assignment.kpfcfs import Job, check_window, choose, greedy_placem
 GROWTH_TOLERANCE = 0.05
 GRID_POINTS = 200
 ARRIVAL, COMPLETION = 0, 1  # at equal times completions free servers after arrivals queue
+
+
+class Served(NamedTuple):
+    """One served request: its index in the arrivals, when it arrived and started, its
+    end-to-end latency (wait + Ltrans + Lcomp) and the server that ran it."""
+
+    index: int
+    arrival_s: float
+    start_s: float
+    latency_s: float
+    server: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,8 @@ class DynamicResult:
     queue_slope_per_s: float
     bounded: bool
     starts: tuple[tuple[float, str, str], ...] = field(repr=False)  # (time, task, server)
+    served_requests: tuple[Served, ...] = field(default=(), repr=False)
+    dropped: int = 0  # given up once they could no longer meet L_max (``drop_late``)
 
     @property
     def throughput_per_s(self) -> float:
@@ -149,9 +163,13 @@ def run_trace(
     k: int = 1,
     rule: str = "fcfs",
     rate_per_s: float | None = None,
+    drop_late: bool = False,
 ) -> DynamicResult:
     """Run K-P-FCFS on given arrivals ``(time, index of the task in the instance)``, in time
-    order, until every queued task has been served."""
+    order, until every queued task has been served. With ``drop_late``, a waiting task is
+    dropped once it can no longer meet L_max even on its best server started now (past its
+    deadline, :func:`~opt_offload.solvers.assignment.kpfcfs.make_job`): the admission rule of
+    the rolling MILP (:mod:`opt_offload.simulation.rolling`), for a like-for-like comparison."""
     check_window(k)
     if not instance.tasks:
         raise InputError("tasks: the dynamic run needs at least one task to draw from")
@@ -162,25 +180,34 @@ def run_trace(
     duration = max((t for t, _ in arrivals), default=0.0)
     idle = {s.id for s in instance.servers}
     queue: list[Job] = []
-    trace, latencies, starts = [], [], []
-    rejected = late = completed = 0
+    trace, latencies, starts, served = [], [], [], []
+    deadlines: list[tuple[float, int, Job]] = []  # waiting jobs by deadline, for drop_late
+    rejected = late = completed = dropped = 0
     while events:
         now, kind, order, payload = heapq.heappop(events)
         if kind == ARRIVAL:
             job = make_job(instance, instance.tasks[payload], placement, now, order)
             if job.ranked:
                 queue.append(job)
+                if drop_late:
+                    heapq.heappush(deadlines, (job.deadline_s, order, job))
             else:
                 rejected += 1
         else:
             idle.add(payload)
             completed += now <= duration
+        while deadlines and deadlines[0][0] < now:
+            job = heapq.heappop(deadlines)[2]
+            if job in queue:
+                queue.remove(job)
+                dropped += 1
         for job, server in dispatch(queue, idle, k, rule):
             computation = instance.computation(job.task, server)
             latency = now - job.arrival_s + instance.total_latency(job.task, server)
             latencies.append(latency)
             late += instance.latency_max_s is not None and latency > instance.latency_max_s
             starts.append((now, job.task.id, server.id))
+            served.append(Served(job.order, job.arrival_s, now, latency, server.id))
             heapq.heappush(events, (now + computation, COMPLETION, order, server.id))
         trace.append((now, len(queue)))
     slope = queue_slope(trace, duration)
@@ -198,6 +225,8 @@ def run_trace(
         queue_slope_per_s=slope,
         bounded=slope <= GROWTH_TOLERANCE * rate,
         starts=tuple(starts),
+        served_requests=tuple(served),
+        dropped=dropped,
     )
 
 

@@ -15,10 +15,25 @@ from ..prada import (
     SNR_THRESHOLD_DB,
     TABLE3_BANDWIDTH_HZ,
 )
+from .arrivals import TraceSpec
 from .calibration import BETA_PER_S, FLOPS_SLM
 from .policies import POLICIES
 from .presets import PRESETS
 from .schedulers import SCHEDULERS
+
+# How a queued request's upload is read (the admission instance's queue.upload): 'priced' at
+# B_ref without taking band (DESIGN §4, what Theorem 2 solves), or 'shared': it uploads now in
+# a share of the slot's band, beside the immediate admissions.
+UPLOAD_READINGS = ("priced", "shared")
+
+
+def shared_reading_solvable() -> bool:
+    """Whether Problem A's slot data carry the shared reading the Stage 2 solvers read."""
+    import dataclasses
+
+    from ..models.admission import SlotData
+
+    return any(field.name == "shared" for field in dataclasses.fields(SlotData))
 
 
 @dataclass(frozen=True)
@@ -38,10 +53,12 @@ class SimulationConfig:
     beta: float = BETA_PER_S
     warmup: int | None = None
     reference_bandwidth_hz: float | None = None  # B_ref of a queued upload; None: B
+    upload: str = "priced"  # a queued request's upload: priced at B_ref, or shared with B
     mean_snr_db: float = MEAN_SNR_DB
     snr_threshold_db: float = SNR_THRESHOLD_DB
     slot_s: float = SLOT_S
     flops_slm: float = FLOPS_SLM
+    trace: TraceSpec | None = None  # replay a trace's requests instead of Poisson(lambda)
 
     @property
     def measured_from(self) -> int:
@@ -89,5 +106,13 @@ class SimulationConfig:
             problems.append(f"seed: must be at least 0, got {self.seed}")
         if not 0 <= self.measured_from < self.slots:
             problems.append(f"warmup: must lie in [0, slots), got {self.measured_from}")
+        if self.upload not in UPLOAD_READINGS:
+            known = ", ".join(UPLOAD_READINGS)
+            problems.append(f"upload: unknown reading {self.upload!r} (known: {known})")
+        elif self.upload == "shared" and not shared_reading_solvable():
+            problems.append(
+                "upload: 'shared' needs the admission solvers' shared reading "
+                "(SlotData.shared), which this build does not have"
+            )
         if problems:
             raise InputError(problems)

@@ -42,6 +42,7 @@ class RunResult:
     preset: str
     scheduler: str
     policy: str
+    upload: str
     capacity: int
     bandwidth_hz: float
     arrival_rate: float
@@ -92,6 +93,7 @@ def summarise(
         preset=config.preset,
         scheduler=config.scheduler,
         policy=config.policy,
+        upload=config.upload,
         capacity=config.capacity,
         bandwidth_hz=config.bandwidth_hz,
         arrival_rate=config.arrival_rate,

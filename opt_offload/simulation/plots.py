@@ -118,3 +118,97 @@ def sweep_figures(summary: list[dict], folder: Path, preset: str) -> list[Path]:
             folder / "fig8_accuracy_vs_B.png",
         ),
     ]
+
+
+# --- `opt-offload reproduce prada`: both readings, the paper's knees marked --------------------
+
+READING_STYLE = {"priced": ("o", "-"), "shared": ("s", "--")}
+
+
+def reading_panel(ax, summary: list[dict], axis: str, metric: str, label: str) -> None:
+    scale = 100.0 if metric == "accuracy_surrogate" else 1.0
+    for reading in dict.fromkeys(r["reading"] for r in summary):
+        rows = sorted(
+            (r for r in summary if r["axis"] == axis and r["reading"] == reading),
+            key=lambda r: r["x"],
+        )
+        marker, line = READING_STYLE.get(reading, (".", "-"))
+        ax.errorbar(
+            [r["x"] for r in rows],
+            [scale * r[metric] for r in rows],
+            yerr=[scale * r[f"{metric}_ci"] for r in rows],
+            marker=marker,
+            markersize=4,
+            capsize=2,
+            linestyle=line,
+            label=f"PRADA, queued upload {reading}",
+        )
+    if axis == "B":
+        ax.set_xscale("log")
+    if metric in SYMLOG_SCALE:
+        ax.set_yscale("symlog", linthresh=LINEAR_BELOW_MS)
+        ax.set_ylim(bottom=0.0)
+    ax.set_xlabel(AXIS_LABEL[axis])
+    ax.set_ylabel(label)
+    ax.grid(alpha=0.3)
+
+
+def mark_knees(ax, knees: list[dict], figure: str, metric: str, readings) -> None:
+    """The paper's knee (a red band or line) and ours (a triangle per reading, on the axis)."""
+    for knee in knees:
+        if knee["figure"] != figure or knee["metric"] != metric:
+            continue
+        if knee["paper"] is not None:
+            if knee["find"] == "steepest":
+                ax.axvspan(1e6, 1e7, color="red", alpha=0.08, label="paper: steepest gain")
+            else:
+                ax.axvline(knee["paper"], color="red", linestyle="-.", label="paper: knee")
+        for reading in readings:
+            if knee.get(reading) is not None:
+                marker, _ = READING_STYLE.get(reading, (".", "-"))
+                ax.plot(
+                    knee[reading],
+                    0.02,
+                    marker="^" if knee["find"] != "steepest" else "v",
+                    color="black" if reading == "priced" else "grey",
+                    transform=ax.get_xaxis_transform(),
+                    clip_on=False,
+                    label=f"ours ({reading}): {knee['knee']}",
+                )
+
+
+def reproduction_figures(
+    summary: list[dict], knees: list[dict], folder: Path, readings
+) -> list[Path]:
+    """Figs. 5-8 of gsm8k's PRADA line under each reading, with the paper's knees (red) and
+    ours (triangles) marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    layout = (
+        ("Fig. 5", "M", (ACCURACY, TOTAL), "fig5_accuracy_vs_M.png"),
+        ("Fig. 6", "M", DELAYS, "fig6_delays_vs_M.png"),
+        ("Fig. 7", "B", DELAYS, "fig7_delays_vs_B.png"),
+        ("Fig. 8", "B", (ACCURACY, TOTAL), "fig8_accuracy_vs_B.png"),
+    )
+    paths = []
+    for name, axis, panels, filename in layout:
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.8))
+        for ax, (metric, label) in zip(axes, panels):
+            reading_panel(ax, summary, axis, metric, label)
+            mark_knees(ax, knees, name, metric, readings)
+            ax.legend(fontsize=6)
+        fig.suptitle(
+            f"{name} (gsm8k, PRADA line): paper's knees red, ours triangles; accuracy is a "
+            "SURROGATE",
+            fontsize=9,
+        )
+        fig.tight_layout()
+        save_figure(fig, folder / filename, dpi=90, flag="--out")
+        plt.close(fig)
+        paths.append(folder / filename)
+    return paths

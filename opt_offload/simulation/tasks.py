@@ -108,8 +108,10 @@ def draw_tasks(
     compute: ComputeModel,
     channel: Channel,
     quality: QualitySurrogate,
+    lengths: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> StepDraws:
-    steps, context, new = draw_lengths(task, count, rng)
+    """``count`` tasks; their lengths drawn from the preset unless given (a trace's)."""
+    steps, context, new = draw_lengths(task, count, rng) if lengths is None else lengths
     snr_db = rayleigh_snr_db(channel.mean_snr_db, len(new), rng)
     slm_success, gain = quality.draw(steps, rng)
     with np.errstate(divide="ignore"):

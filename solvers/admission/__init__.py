@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (registration side effect)
     branch_and_bound,
     cvxpy_scip,
     enumeration,
+    joint,
     pyomo_oa,
     threshold,
 )

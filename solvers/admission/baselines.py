@@ -6,7 +6,7 @@ import math
 import random as _random
 
 from opt_offload.models.admission import SlotData
-from opt_offload.registry import Option, SolverResult, register
+from opt_offload.registry import Option, SolverResult, non_negative, register
 from opt_offload.schemas import AdmissionInstance, Status
 
 from .common import K_MAX, SlotAnswer, as_plain, best_alternative, decisions_of, solve_slot
@@ -49,7 +49,7 @@ def random_actions(data: SlotData, rng: _random.Random) -> tuple[set[int], set[i
     description="PRADA's random scheduler (Sec. 5.3): uniform over local / queue / immediate, "
     "infeasible draws mapped to valid actions (outage -> local, no free slot -> queue); "
     "the admitted share B by the closed form",
-    options=(Option("seed", int, 0, "seed of the draws"),),
+    options=(Option("seed", int, 0, "seed of the draws", valid=non_negative),),
 )
 def random_scheduler(
     instance: AdmissionInstance, *, time_limit: float | None = None, seed: int = 0

@@ -30,7 +30,14 @@ class SlotAnswer:
     queued: frozenset[int]
     bound: float | None = None
     message: str | None = None
+    found: bool = True  # False: the sets are empty because the solver holds no solution
 
+    @property
+    def has_decisions(self) -> bool:
+        return self.found and self.status in WITH_DECISIONS
+
+
+WITH_DECISIONS = (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT)
 
 InnerSolver = Callable[[SlotData, float | None], SlotAnswer]
 
@@ -38,16 +45,16 @@ InnerSolver = Callable[[SlotData, float | None], SlotAnswer]
 def decisions_of(
     data: SlotData, immediate: Collection[int], queued: Collection[int]
 ) -> dict[str, AdmissionDecision]:
-    """Decisions by candidate id, the immediate set sharing B by the closed form."""
-    band = split_bandwidth(data, immediate) if immediate else {}
+    """Decisions by candidate id, the uploading set (immediate, and queued with 'shared')
+    sharing the band by the closed form."""
+    uploading = data.uploading(immediate, queued)
+    band = split_bandwidth(data, uploading) if uploading else {}
     decisions = {}
     for i, ident in enumerate(data.ids):
-        if i in band:
-            decisions[ident] = AdmissionDecision(
-                action="immediate", bandwidth_hz=HZ_PER_MHZ * band[i]
-            )
-        else:
-            decisions[ident] = AdmissionDecision(action="queue" if i in queued else "local")
+        action = "immediate" if i in immediate else "queue" if i in queued else "local"
+        decisions[ident] = AdmissionDecision(
+            action=action, bandwidth_hz=HZ_PER_MHZ * band[i] if i in band else 0.0
+        )
     return decisions
 
 
@@ -56,7 +63,9 @@ def as_plain(decisions: dict[str, AdmissionDecision]) -> dict[str, dict]:
 
 
 def best_alternative(data: SlotData, i: int) -> tuple[float, bool]:
-    """Value of i's best action other than immediate admission, and whether that is the queue.
+    """Value of i's best action other than immediate admission, and whether that is the queue
+    (queued uploads priced at B_ref: with 'shared' a queued upload takes band and has no value
+    of its own apart from the others).
 
     Tie-break: a queue value of exactly 0 stays local (same objective, no server load).
     """
@@ -80,9 +89,10 @@ def solve_slot(
     if instance.queue.delay == "given":
         data = SlotData.from_instance(instance)
         answer = inner(data, time_limit)
+        decisions = decisions_of(data, answer.immediate, answer.queued)
         return SolverResult(
             answer.status,
-            as_plain(decisions_of(data, answer.immediate, answer.queued)),
+            as_plain(decisions) if answer.has_decisions else None,
             bound=answer.bound,
             message=answer.message,
         )
@@ -120,8 +130,10 @@ def estimate_fixed_point(
     for k in range(1, kmax + 1):
         data = SlotData.from_instance(instance, hypothetical_queue_delays(instance, decisions))
         answer = inner(data, remaining(deadline))
-        if not answer.status.has_solution:
-            return SolverResult(answer.status, as_plain(best[1]), message=answer.message)
+        if not answer.has_decisions:
+            # the best iterate so far (all-local at worst) is still an incumbent at a limit
+            kept = as_plain(best[1]) if answer.status is Status.TIME_LIMIT else None
+            return SolverResult(answer.status, kept, message=answer.message)
         decisions = decisions_of(data, answer.immediate, answer.queued)
         value = evaluate_admission(instance, decisions).objective
         if value is not None and value > best[0]:

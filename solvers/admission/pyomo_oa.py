@@ -1,11 +1,11 @@
 """``exact-pyomo``: the MILP of :func:`opt_offload.models.admission.pyomo_model` solved by
-HiGHS through Pyomo's persistent appsi interface, with outer-approximation rounds.
+HiGHS through the ``pyomo-highs`` backend, with outer-approximation rounds.
 
-Each round solves the MILP (the tangent cuts under-estimate ``c_i x_i / B_i``, so its value
-bounds the optimum from above), re-splits the bandwidth of the admitted set by the closed form
-(its value is a lower bound), and adds tangents at the MILP's bandwidths and at the split.
-The persistent solver keeps the model between rounds and only receives the new cuts. It stops
-when the two bounds meet within ``gap``.
+Each round solves the MILP (the tangent cuts under-estimate ``c_i x_i / B_i``, so its dual
+bound bounds the optimum from above), re-splits the bandwidth of the admitted set by the closed
+form (its value is a lower bound), and adds tangents at the MILP's bandwidths and at the split.
+The backend's HiGHS object is persistent, so each round sends HiGHS only the new cuts. It stops
+when the two bounds meet within ``mip_gap``, or at the time limit with the best split so far.
 """
 
 from __future__ import annotations
@@ -15,58 +15,23 @@ import time
 from opt_offload.models.admission import (
     SlotData,
     add_tangent_cut,
-    pyomo_model,
+    pyomo_formulation,
     slot_value,
     split_bandwidth,
 )
-from opt_offload.registry import Option, SolverResult, register
+from opt_offload.registry import Option, SolverResult, gap_fraction, register
 from opt_offload.schemas import AdmissionInstance, Status
 
+from ..backends import Limits, get_backend
 from .common import K_MAX, SlotAnswer, remaining, solve_slot
 
 ROUNDS = 100
 GAP = 1e-9
 
-# appsi's termination conditions -> the common status set (STYLE: CVXPY's explicit tables).
-TERMINATION = {
-    "optimal": Status.OPTIMAL,
-    "maxTimeLimit": Status.TIME_LIMIT,
-    "maxIterations": Status.TIME_LIMIT,
-    "interrupted": Status.TIME_LIMIT,
-    "infeasible": Status.INFEASIBLE,
-    "infeasibleOrUnbounded": Status.ERROR,
-    "unbounded": Status.ERROR,
-    "error": Status.ERROR,
-    "unknown": Status.ERROR,
-    # limits this backend never sets; a MILP round that stops on them has no proof
-    "objectiveLimit": Status.ERROR,
-    "minStepLength": Status.ERROR,
-    "licensingProblems": Status.ERROR,
-}
 
-
-def highs_solver(time_limit: float | None):
-    from pyomo.contrib.appsi.solvers import Highs
-
-    solver = Highs()
-    solver.config.stream_solver = False
-    solver.config.load_solution = True
-    # proven optimality of each MILP round, not HiGHS's default 1e-4 relative gap
-    solver.highs_options = {"mip_rel_gap": 0.0, "mip_abs_gap": 1e-12}
-    if time_limit is not None:
-        solver.config.time_limit = max(time_limit, 1e-3)
-    return solver
-
-
-def admitted(m) -> tuple[frozenset[int], frozenset[int]]:
-    immediate = frozenset(i for i in m.I if m.immediate[i].value > 0.5)
-    queued = frozenset(i for i in m.I if m.queued[i].value > 0.5)
-    return immediate, queued
-
-
-def add_round_cuts(m, data: SlotData, immediate: frozenset[int]) -> None:
+def add_round_cuts(m, data: SlotData, uploading: set[int]) -> None:
     """Tangents at the MILP's own bandwidths and at the closed-form split of its set."""
-    for i, share in split_bandwidth(data, immediate).items():
+    for i, share in split_bandwidth(data, uploading).items():
         add_tangent_cut(m, data, i, share)
         if m.bandwidth[i].value and m.bandwidth[i].value > 0:
             add_tangent_cut(m, data, i, m.bandwidth[i].value)
@@ -78,35 +43,49 @@ def solve_outer_approximation(
     if not data.candidates:
         return SlotAnswer(Status.OPTIMAL, frozenset(), frozenset(), bound=0.0)
     deadline = None if time_limit is None else time.perf_counter() + time_limit
-    m = pyomo_model(data)
-    solver = highs_solver(time_limit)
+    formulation = pyomo_formulation(data)
+    backend = get_backend("pyomo-highs")
     best = (float("-inf"), frozenset(), frozenset())
+    upper = None
     for k in range(1, rounds + 1):
-        if deadline is not None:
-            solver.config.time_limit = max(remaining(deadline), 1e-3)
-        result = solver.solve(m)
-        status = TERMINATION.get(result.termination_condition.name, Status.ERROR)
-        if status is not Status.OPTIMAL:
+        result = backend.solve(formulation, Limits(remaining(deadline), gap))
+        if result.decisions is not None:
+            immediate, queued = result.decisions
+            value = slot_value(data, immediate, queued)
+            if value > best[0]:
+                best = (value, immediate, queued)
+        # the MILP's dual bound is an upper bound whether or not the round finished
+        if result.bound is not None:
+            upper = result.bound if upper is None else min(upper, result.bound)
+        found = best[0] > float("-inf")
+        if result.status is not Status.OPTIMAL:
+            status = Status.TIME_LIMIT if result.status is Status.TIME_LIMIT else result.status
             return SlotAnswer(
-                status if best[0] == float("-inf") else Status.TIME_LIMIT,
+                status,
                 best[1],
                 best[2],
-                message=f"HiGHS: {result.termination_condition.name} in round {k}",
+                bound=upper,
+                found=found,
+                message=f"{result.message} in round {k}",
             )
-        immediate, queued = admitted(m)
-        value = slot_value(data, immediate, queued)
-        if value > best[0]:
-            best = (value, immediate, queued)
-        upper = result.best_objective_bound
-        if upper - best[0] <= gap * max(1.0, abs(best[0])):
+        if upper is not None and upper - best[0] <= gap * max(1.0, abs(best[0])):
             return SlotAnswer(
                 Status.OPTIMAL,
                 best[1],
                 best[2],
                 bound=upper,
-                message=f"outer approximation: {k} HiGHS rounds, {len(m.cuts)} cuts",
+                message=f"outer approximation: {k} HiGHS rounds, {len(formulation.model.cuts)} "
+                "cuts",
             )
-        add_round_cuts(m, data, immediate)
+        if deadline is not None and time.perf_counter() >= deadline:
+            return SlotAnswer(
+                Status.TIME_LIMIT,
+                best[1],
+                best[2],
+                bound=upper,
+                message=f"outer approximation: time limit after {k} rounds",
+            )
+        add_round_cuts(formulation.model, data, data.uploading(immediate, queued))
     return SlotAnswer(
         Status.FEASIBLE,
         best[1],
@@ -125,7 +104,13 @@ def solve_outer_approximation(
     "(status 'feasible') with 'estimate'",
     options=(
         Option("rounds", int, ROUNDS, "most outer-approximation rounds"),
-        Option("gap", float, GAP, "relative gap between the MILP bound and the split value"),
+        Option(
+            "mip_gap",
+            float,
+            GAP,
+            "relative gap between the MILP bound and the split value at which to stop",
+            valid=gap_fraction,
+        ),
         Option("kmax", int, K_MAX, "most fixed-point iterations in mode 'estimate'"),
     ),
     requires=("pyomo", "highspy"),
@@ -135,10 +120,10 @@ def exact_pyomo(
     *,
     time_limit: float | None = None,
     rounds: int = ROUNDS,
-    gap: float = GAP,
+    mip_gap: float = GAP,
     kmax: int = K_MAX,
 ) -> SolverResult:
     def inner(data: SlotData, limit: float | None) -> SlotAnswer:
-        return solve_outer_approximation(data, limit, rounds=rounds, gap=gap)
+        return solve_outer_approximation(data, limit, rounds=rounds, gap=mip_gap)
 
     return solve_slot(instance, inner, time_limit=time_limit, kmax=kmax)

@@ -66,6 +66,14 @@ Tie-breaks (each one a choice the paper leaves open):
   first-order conditions of a non-convex problem; its Lagrangian has a duality gap even for
   n = 1.
 
+Reading ``queue.upload = shared`` (a queued request uploads now and shares the band; derived
+in docs/prada-physics.md as Appendix B does): the price mu applies to every upload in the band,
+so a queued request takes ``B_i*(mu)`` too and is worth ``g_i - beta TQ_i - 2 sqrt(beta c_i mu)
+= w_i - beta TQ_i``; immediate minus queued is ``wbar_i = beta TQ_i`` (no mu term), and the
+three cases keep Theorem 2's form with that wbar_i. The server-full case becomes "queue if
+``w_i >= beta TQ_i``" at the clearing price, the demand is summed over the immediate and the
+queued, and the zero-price check re-tests every upload at its share against local.
+
 Queue delays in mode ``estimate`` (Sec. 4.2.5): the candidates are ordered by priority,
 ``min(wbar_i, w_i)`` descending (first pass: Remark 2's ``w0_i`` descending), and list-scheduled
 on the M slots in that order: slots free at the in-flight Gamma_j, at ``TC_i + d_i`` for this
@@ -82,6 +90,7 @@ import dataclasses
 import heapq
 import itertools
 import math
+import time
 from dataclasses import dataclass, field
 
 from opt_offload.models.admission import SlotData, split_bandwidth
@@ -92,6 +101,9 @@ from .common import K_MAX, as_plain, best_alternative, decisions_of
 
 # Relative distance below a price at which "the set just below it" is read off.
 BELOW = 1e-9
+# Up to this many lines the crossings are all listed (n^2 / 2 of them, cheap for small n);
+# beyond, the pieces are found around each probe of a bisection (n log n a probe).
+LISTED_LINES = 128
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class Variant:
     kmax: int = K_MAX
     zero_price_check: bool = True
     queue_upload: str = "reference"
+    listed_lines: int = LISTED_LINES
 
 
 @dataclass(frozen=True)
@@ -122,8 +135,11 @@ def gain_now(data: SlotData, i: int, mu: float) -> float:
 
 
 def queue_margin(data: SlotData, i: int, mu: float, variant: Variant) -> float:
-    """wbar_i of eq. (32) at B_i*(mu), the queued upload priced as ``variant`` says."""
+    """wbar_i of eq. (32) at B_i*(mu), the queued upload priced as ``variant`` says; with
+    shared uploads both actions pay ``2 sqrt(beta c_i mu)`` and wbar_i = beta TQ_i."""
     price_term = math.sqrt(data.beta_per_ms * data.upload[i] * mu)  # mu B_i* = beta c_i / B_i*
+    if data.shared:
+        return data.queue_cost(i)
     if variant.queue_upload == "paper":
         return data.beta_per_ms * data.queue_delay_ms[i] - price_term
     return data.queue_cost(i) - 2.0 * price_term
@@ -134,13 +150,18 @@ def zero_price_gain(data: SlotData, i: int) -> float:
     return data.gain[i] - data.beta_per_ms * data.upload[i] / data.reference_bandwidth_mhz
 
 
-def demand(data: SlotData, immediate: frozenset[int], mu: float) -> float:
-    """sum_{i admitted} B_i*(mu), MHz."""
-    if not immediate:
+def banded(data: SlotData, outcome: Outcome) -> set[int]:
+    """The candidates whose uploads take band: the immediate (and the queued, shared)."""
+    return data.uploading(outcome.immediate, outcome.queued)
+
+
+def demand(data: SlotData, uploading: set[int], mu: float) -> float:
+    """sum_{i uploading} B_i*(mu), MHz."""
+    if not uploading:
         return 0.0
     if mu <= 0.0:
         return math.inf
-    return math.sqrt(data.beta_per_ms / mu) * sum(math.sqrt(data.upload[i]) for i in immediate)
+    return math.sqrt(data.beta_per_ms / mu) * sum(math.sqrt(data.upload[i]) for i in uploading)
 
 
 def case_of(data: SlotData) -> str:
@@ -167,6 +188,9 @@ def rules_at(data: SlotData, case: str, mu: float, variant: Variant) -> Outcome:
     w = {i: gain_now(data, i, mu) for i in candidates}
     wbar = {i: queue_margin(data, i, mu, variant) for i in candidates}
     priority = {i: min(wbar[i], w[i]) for i in candidates}
+    if case == "server-full":  # shared uploads: no slot, so queue when worth it at mu
+        queued = frozenset(i for i in candidates if w[i] >= wbar[i])
+        return Outcome(case, mu, 0.0, frozenset(), queued, priority)
     if case == "abundant":
         immediate = frozenset(i for i in candidates if w[i] >= 0.0)
         return Outcome(case, mu, 0.0, immediate, frozenset(), priority)
@@ -192,6 +216,10 @@ def ranked_lines(data: SlotData, case: str, variant: Variant) -> list[tuple[floa
         root = math.sqrt(data.beta_per_ms * data.upload[i])  # mu B_i*(mu) = root * r
         if case == "abundant":
             lines.append((data.gain[i], 2.0 * root))
+        elif case == "server-full":  # shared: w_i - beta TQ_i against 0
+            lines.append((data.queue_value(i), 2.0 * root))
+        elif data.shared:
+            lines += [(data.gain[i], 2.0 * root), (data.queue_cost(i), 0.0)]
         elif variant.queue_upload == "paper":
             lines += [(data.gain[i], 2.0 * root), (data.beta_per_ms * data.queue_delay_ms[i], root)]
         else:
@@ -205,7 +233,7 @@ def breakpoints(lines: list[tuple[float, float]], case: str, r_max: float) -> li
     decides the set keeps its sign."""
     pairs = (
         ((lines[0], line) for line in lines[1:])
-        if case == "abundant"
+        if case in ("abundant", "server-full")
         else itertools.combinations(lines, 2)
     )
     cuts = {(a1 - a2) / (b1 - b2) for (a1, b1), (a2, b2) in pairs if b1 != b2}
@@ -237,7 +265,38 @@ def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
         return rules_at(data, case, 0.0, variant)
     r_max = sum(math.sqrt(data.beta_per_ms * data.upload[i]) for i in data.candidates)
     r_max /= data.bandwidth_mhz  # at this price every set fits
-    ends = breakpoints(ranked_lines(data, case, variant), case, r_max) + [r_max]  # piece ends
+    lines = ranked_lines(data, case, variant)
+    kinetic = case == "competitive" and not data.shared and variant.queue_upload != "paper"
+    if kinetic and len(lines) > variant.listed_lines:
+        left, end, before, outcome = kinetic_fitting_piece(data, case, variant, lines, r_max)
+    else:
+        left, end, before, outcome = listed_fitting_piece(data, case, variant, lines, r_max)
+    r_fit = math.sqrt(data.beta_per_ms) * sum(
+        math.sqrt(data.upload[i]) for i in banded(data, outcome)
+    )
+    r_fit /= data.bandwidth_mhz
+    if r_fit > left:  # mu* inside the piece
+        r = just_below(r_fit, left)
+    elif before is not None:  # mu* where the set changes: the set of the piece before
+        r = just_below(left, before)
+    else:  # every price fits (nothing is worth admitting)
+        r = 0.5 * end
+    return rules_at(data, case, r * r, variant)
+
+
+Piece = tuple[float, float, float | None, Outcome]  # (left, end], left of the one before, rules
+
+
+def fits(data: SlotData, outcome: Outcome, end: float) -> bool:
+    return demand(data, banded(data, outcome), end**2) <= data.bandwidth_mhz
+
+
+def listed_fitting_piece(
+    data: SlotData, case: str, variant: Variant, lines: list[tuple[float, float]], r_max: float
+) -> Piece:
+    """The first piece that fits at its right end, by binary search over the listed pieces
+    (every pairwise crossing: O(n^2) of them)."""
+    ends = breakpoints(lines, case, r_max) + [r_max]  # piece ends
     lefts = [0.0] + ends[:-1]
     pieces = {}
 
@@ -247,41 +306,84 @@ def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
             pieces[j] = rules_at(data, case, r * r, variant)
         return pieces[j]
 
-    first, last = 0, len(ends) - 1  # the first piece that fits at its right end
+    first, last = 0, len(ends) - 1
     while first < last:
         j = (first + last) // 2
-        if demand(data, on_piece(j).immediate, ends[j] ** 2) <= data.bandwidth_mhz:
+        if fits(data, on_piece(j), ends[j]):
             last = j
         else:
             first = j + 1
-    admitted = on_piece(first).immediate
-    r_fit = math.sqrt(data.beta_per_ms) * sum(math.sqrt(data.upload[i]) for i in admitted)
-    r_fit /= data.bandwidth_mhz
-    if r_fit > lefts[first]:  # mu* inside the piece
-        r = just_below(r_fit, lefts[first])
-    elif first > 0:  # mu* where the set changes: the set of the piece before
-        r = just_below(lefts[first], lefts[first - 1])
-    else:  # every price fits (nothing is worth admitting)
-        r = 0.5 * ends[0]
-    return rules_at(data, case, r * r, variant)
+    before = lefts[first - 1] if first > 0 else None
+    return lefts[first], ends[first], before, on_piece(first)
 
 
-def check_at_zero_price(data: SlotData, immediate: frozenset[int]) -> frozenset[int]:
-    """Drop, worst first, immediate admissions worth less at their share than their
-    alternative; re-split after each drop (module docstring)."""
-    while immediate:
-        share = split_bandwidth(data, immediate)
-        margin = {
-            i: data.gain[i]
-            - data.beta_per_ms * data.upload[i] / share[i]
-            - best_alternative(data, i)[0]
-            for i in immediate
-        }
-        worst = min(immediate, key=lambda i: (margin[i], i))
+def piece_around(lines: list[tuple[float, float]], r: float, r_max: float) -> tuple[float, float]:
+    """(left, end] of the piece holding r, from the lines' order just below r: the crossings
+    next to r are between lines adjacent in that order (two lines that cross first have no
+    line between them), so n - 1 neighbours replace the n^2 / 2 pairs. A crossing is computed
+    as :func:`breakpoints` does, so the pieces are the same."""
+    # just below r a steeper line (larger b in a - b r) is the higher of two equal at r
+    order = sorted(lines, key=lambda line: (line[0] - line[1] * r, line[1]), reverse=True)
+    left, end = 0.0, r_max
+    for (a1, b1), (a2, b2) in zip(order, order[1:]):
+        if b1 != b2:
+            cut = (a1 - a2) / (b1 - b2)
+            if 0.0 < cut < r:
+                left = max(left, cut)
+            elif r <= cut < r_max:
+                end = min(end, cut)
+    return left, end
+
+
+def kinetic_fitting_piece(
+    data: SlotData, case: str, variant: Variant, lines: list[tuple[float, float]], r_max: float
+) -> Piece:
+    """The first piece that fits at its right end, by bisection in r over pieces found around
+    each probe (:func:`piece_around`, O(n log n) a probe): a piece that fits moves the upper
+    end of the search to its left end, one that does not moves the lower end to its right
+    end, so the probes halve the interval. The pieces that fit are a suffix (queued uploads
+    priced at B_ref, :func:`clearing_price`), so this is the piece the listed search finds."""
+    lo, hi = 0.0, r_max
+    found = None
+    while lo < hi:
+        r = 0.5 * (lo + hi)
+        if r <= lo:  # the interval is one float wide
+            r = hi
+        left, end = piece_around(lines, r, r_max)
+        mid = 0.5 * (left + end)
+        outcome = rules_at(data, case, mid * mid, variant)
+        if fits(data, outcome, end):
+            found, hi = (left, end, outcome), left
+        else:
+            lo = end
+    if found is None:  # rounding left no piece that fits; the listed search decides
+        return listed_fitting_piece(data, case, variant, lines, r_max)
+    left, end, outcome = found
+    before = piece_around(lines, left, r_max)[0] if left > 0.0 else None
+    return left, end, before, outcome
+
+
+def zero_price_margin(data: SlotData, i: int, queued: bool, share: float) -> float:
+    """An upload's value at its share less its best alternative: priced, an immediate
+    admission against queue or local; shared, any upload against local."""
+    value = data.gain[i] - data.beta_per_ms * data.upload[i] / share
+    if data.shared:
+        return value - data.queue_cost(i) if queued else value
+    return value - best_alternative(data, i)[0]
+
+
+def check_at_zero_price(data: SlotData, outcome: Outcome) -> frozenset[int]:
+    """The uploads kept after dropping, worst first, those worth less at their share than
+    their alternative; re-split after each drop (module docstring)."""
+    kept = frozenset(banded(data, outcome))
+    while kept:
+        share = split_bandwidth(data, kept)
+        margin = {i: zero_price_margin(data, i, i in outcome.queued, share[i]) for i in kept}
+        worst = min(kept, key=lambda i: (margin[i], i))
         if margin[worst] >= 0.0:
             break
-        immediate = immediate - {worst}
-    return immediate
+        kept = kept - {worst}
+    return kept
 
 
 def without(data: SlotData, dropped: frozenset[int]) -> SlotData:
@@ -298,24 +400,26 @@ def threshold_rules(data: SlotData, variant: Variant = Variant()) -> Outcome:
     lower one); each round drops at least one, so at most n rounds.
     """
     case = case_of(data)
-    if not data.candidates or case == "server-full":
+    if not data.candidates or (case == "server-full" and not data.shared):
         return server_full_rules(data, variant)
     first = outcome = clearing_price(data, case, variant)
     if not variant.zero_price_check:
         return outcome
     dropped = frozenset()
     while True:
-        kept = check_at_zero_price(data, outcome.immediate)
-        if kept == outcome.immediate:
+        uploads = banded(data, outcome)
+        kept = check_at_zero_price(data, outcome)
+        if kept == uploads:
             break
-        dropped |= outcome.immediate - kept
+        dropped |= uploads - kept
         active = without(data, dropped)
         outcome = (
             clearing_price(active, case_of(active), variant)
             if active.candidates
             else Outcome(case, 0.0, 0.0, frozenset(), frozenset(), outcome.priority)
         )
-    queued = outcome.queued | {i for i in dropped if best_alternative(data, i)[1]}
+    alternative = frozenset() if data.shared else dropped
+    queued = outcome.queued | {i for i in alternative if best_alternative(data, i)[1]}
     priority = {**first.priority, **outcome.priority}  # the dropped keep their first priority
     return Outcome(case, outcome.mu, outcome.lam, outcome.immediate, queued, priority)
 
@@ -329,15 +433,20 @@ def priority_waits(
     """TQ_i (seconds) by list scheduling in priority order (module docstring)."""
     candidates = instance.candidates
     slots = list(instance.server.busy_remaining_s)
+    share = split_bandwidth(data, banded(data, outcome)) if outcome is not None else {}
     if outcome is not None and outcome.immediate:
-        share = split_bandwidth(data, outcome.immediate)
-        slots += [data.upload[i] / share[i] / 1e3 + candidates[i].server_time_s for i in share]
+        slots += [
+            data.upload[i] / share[i] / 1e3 + candidates[i].server_time_s for i in outcome.immediate
+        ]
     slots += [0.0] * (instance.server.capacity - len(slots))
     heapq.heapify(slots)
     queued = outcome.queued if outcome is not None else frozenset()
     waits = {}
     for i in order:
-        ready = instance.upload_coefficient(candidates[i]) / instance.reference_bandwidth_hz
+        band = instance.reference_bandwidth_hz  # priced, or shared and not uploading yet
+        if data.shared:
+            band = 1e6 * share[i] if i in share else instance.available_bandwidth_hz
+        ready = instance.upload_coefficient(candidates[i]) / band
         start = max(slots[0], ready)
         waits[candidates[i].id] = start - ready
         if i in queued:
@@ -345,7 +454,10 @@ def priority_waits(
     return waits
 
 
-def estimate_rules(instance: AdmissionInstance, variant: Variant) -> tuple[Outcome, SlotData, str]:
+def estimate_rules(
+    instance: AdmissionInstance, variant: Variant, deadline: float | None = None
+) -> tuple[Outcome, SlotData, str]:
+    """The queue-delay loop; stops after the pass that crosses ``deadline`` (perf_counter)."""
     data = SlotData.from_instance(instance)
     order = sorted(data.candidates, key=lambda i: (-zero_price_gain(data, i), i))
     outcome = None
@@ -361,7 +473,12 @@ def estimate_rules(instance: AdmissionInstance, variant: Variant) -> tuple[Outco
         outcome, order = new, new_order
         if stable:
             return outcome, data, f"queue-delay loop: order stable after {k} passes"
+        if deadline is not None and time.perf_counter() > deadline:
+            return outcome, data, f"{TIME_LIMIT_NOTE} after {k} passes"
     return outcome, data, f"queue-delay loop: order not stable after K_max = {variant.kmax} passes"
+
+
+TIME_LIMIT_NOTE = "queue-delay loop: time limit"
 
 
 @register(
@@ -389,6 +506,13 @@ def estimate_rules(instance: AdmissionInstance, variant: Variant) -> tuple[Outco
             "B_i* as eq. (32) is printed",
             choices=("reference", "paper"),
         ),
+        Option(
+            "listed_lines",
+            int,
+            LISTED_LINES,
+            "up to this many lines every crossing is listed; beyond, the kinetic piece search "
+            "(same decisions, n log n a probe)",
+        ),
     ),
 )
 def threshold(
@@ -398,18 +522,20 @@ def threshold(
     kmax: int = K_MAX,
     zero_price_check: bool = True,
     queue_upload: str = "reference",
+    listed_lines: int = LISTED_LINES,
 ) -> SolverResult:
-    variant = Variant(kmax, zero_price_check, queue_upload)
+    variant = Variant(kmax, zero_price_check, queue_upload, listed_lines)
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
     if instance.queue.delay == "given":
         data = SlotData.from_instance(instance)
         outcome = threshold_rules(data, variant)
         note = ""
     else:
-        outcome, data, note = estimate_rules(instance, variant)
+        outcome, data, note = estimate_rules(instance, variant, deadline)
         note = "; " + note
     message = f"case {outcome.case}, mu = {outcome.mu:.6g} /MHz, lambda_s = {outcome.lam:.6g}"
     return SolverResult(
-        Status.FEASIBLE,
+        Status.TIME_LIMIT if TIME_LIMIT_NOTE in note else Status.FEASIBLE,
         as_plain(decisions_of(data, outcome.immediate, outcome.queued)),
         message=message + note,
     )

@@ -14,8 +14,8 @@ from opt_offload.schemas import AssignmentInstance, Status
     "the rest are rejected (variant admission) or left unserved (strict: infeasible)",
 )
 def cloud_only(instance: AssignmentInstance, *, time_limit: float | None = None) -> SolverResult:
-    decisions: dict[str, str | None | dict] = {t.id: None for t in instance.tasks}
-    decisions["placement"] = dict(instance.placement or {})
+    tasks: dict[str, str | None] = {t.id: None for t in instance.tasks}
+    decisions = {"tasks": tasks, "placement": dict(instance.placement or {})}
     cloud = next((s for s in instance.servers if s.cloud), None)
     if cloud is None:
         return SolverResult(Status.FEASIBLE, decisions, message="the instance has no cloud server")
@@ -25,6 +25,6 @@ def cloud_only(instance: AssignmentInstance, *, time_limit: float | None = None)
         work = instance.workload(task, cloud)
         fits = budget is None or used + work <= budget
         if fits and instance.meets_qos(task, cloud):
-            decisions[task.id] = cloud.id
+            tasks[task.id] = cloud.id
             used += work
     return SolverResult(Status.FEASIBLE, decisions)

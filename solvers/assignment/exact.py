@@ -17,24 +17,16 @@ One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throug
 from __future__ import annotations
 
 import time
-import warnings
 
-import numpy as np
-
-from opt_offload.errors import lookup
 from opt_offload.evaluate import evaluate
-from opt_offload.registry import Option, SolverResult, register
+from opt_offload.models.assignment import Tightening
+from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
-from ..highs import (
-    cvxpy_highs_options,
-    cvxpy_status_table,
-    finite,
-    silence_highs_banner,
-    solve_pyomo_with_highs,
-)
+from ..backends import Limits, solve_with
+from .infeasibility import explain, unservable_message
 
-MIP_GAP = 1e-6
+MIP_GAP = MIP_GAP_OPTION.default
 
 MODE = Option(
     "mode",
@@ -44,68 +36,48 @@ MODE = Option(
     "empty: the instance's objective.mode",
     choices=("", "lexicographic", "weighted"),
 )
-GAP = Option("mip_gap", float, MIP_GAP, "relative gap at which HiGHS stops and calls optimal")
+
+TIGHTENING_OPTIONS = (
+    Option("scaled_budgets", bool, True, "(1d) divided by Omega_j (coefficients in (0, 1])"),
+    Option("storage_cover", bool, True, "minimal cover cuts of each edge's storage (1b)"),
+    Option("model_load", bool, True, "(1c) aggregated per edge and model, weighted by (1d)"),
+    Option("symmetry", bool, True, "order interchangeable servers"),
+)
+
+# the registered name -> the backend that solves its MILP
+BACKENDS = {"exact": "pyomo-highs", "exact-cvxpy": "cvxpy-highs"}
 
 
-def solve_pyomo(
+def formulation_of(
     instance: AssignmentInstance,
     stage: str,
     min_throughput: int | None,
-    time_limit: float | None,
-    mip_gap: float,
-) -> SolverResult:
-    from opt_offload.models.assignment import AssignmentData, build_pyomo, pyomo_values
+    backend: str,
+    tightening: Tightening | None,
+):
+    """The Pyomo formulation with the chosen tightenings, or the plain CVXPY one (the second
+    formulation, kept free of them as an oracle)."""
+    from opt_offload.models.assignment import cvxpy_formulation, pyomo_formulation
 
-    model = build_pyomo(instance, objective=stage, min_throughput=min_throughput)
-    return solve_pyomo_with_highs(
-        model, time_limit, mip_gap, lambda: AssignmentData(instance).decisions(*pyomo_values(model))
-    )
-
-
-def solve_cvxpy(
-    instance: AssignmentInstance,
-    stage: str,
-    min_throughput: int | None,
-    time_limit: float | None,
-    mip_gap: float,
-) -> SolverResult:
-    import cvxpy as cp
-
-    from opt_offload.models.assignment import AssignmentData, build_cvxpy
-
-    problem, x, y = build_cvxpy(instance, objective=stage, min_throughput=min_throughput)
-    silence_highs_banner()
-    with warnings.catch_warnings():
-        # CVXPY warns "may be inaccurate" at a time limit; the status table reports that
-        warnings.simplefilter("ignore", UserWarning)
-        problem.solve(solver=cp.HIGHS, **cvxpy_highs_options(mip_gap, time_limit))
-    status = cvxpy_status_table().get(problem.status, Status.ERROR)
-    info = problem.solver_stats.extra_stats if problem.solver_stats else None
-    bound = None
-    if info is not None and status.has_solution:
-        # CVXPY hands HiGHS a minimisation; our objectives have no constant term, so the
-        # HiGHS dual bound is the bound up to the sign of a maximisation
-        sign = -1.0 if isinstance(problem.objective, cp.Maximize) else 1.0
-        bound = finite(sign * info.mip_dual_bound)
-    # at a limit CVXPY hands back a value even when HiGHS has no primal solution (2 = feasible)
-    found = x.value is not None and (info is None or info.primal_solution_status == 2)
-    if status.has_solution and found:
-        y_value = y.value if y is not None else None
-        return SolverResult(status, AssignmentData(instance).decisions(x.value, y_value), bound)
-    no_solution = Status.ERROR if status.has_solution else status
-    return SolverResult(no_solution, None, bound, f"CVXPY: {problem.status}")
-
-
-SOLVE = {"pyomo": solve_pyomo, "cvxpy": solve_cvxpy}
+    if backend.startswith("pyomo"):
+        return pyomo_formulation(
+            instance,
+            objective=stage,
+            min_throughput=min_throughput,
+            tightening=tightening or Tightening(),
+        )
+    return cvxpy_formulation(instance, objective=stage, min_throughput=min_throughput)
 
 
 def trivial_stage(instance: AssignmentInstance, min_throughput: int | None) -> SolverResult:
     """No pair passes the pre-filter (admission; or no tasks): reject every task."""
+    import numpy as np
+
     from opt_offload.models.assignment import AssignmentData
 
     if min_throughput:
         return SolverResult(Status.INFEASIBLE, None, message="no task can be served")
-    decisions = AssignmentData(instance).decisions(np.zeros(0), None)
+    decisions = AssignmentData.of(instance).decisions(np.zeros(0), None)
     return SolverResult(Status.OPTIMAL, decisions, 0.0)
 
 
@@ -114,22 +86,26 @@ def solve_stage(
     stage: str,
     *,
     min_throughput: int | None = None,
-    backend: str = "pyomo",
+    backend: str = "pyomo-highs",
     time_limit: float | None = None,
     mip_gap: float = MIP_GAP,
+    tightening: Tightening | None = None,
 ) -> SolverResult:
     """One MILP: ``stage`` is throughput (max S), transmission (min T) or weighted, with
-    ``S >= min_throughput`` when given. ``bound`` is the proven bound on that stage's
-    objective. A strict instance with a task no server can take is answered as infeasible
-    before any model is built, naming the tasks."""
+    ``S >= min_throughput`` when given, solved by the named backend (``tightening``: the
+    Pyomo model's optional constraint families). ``bound`` is the proven
+    bound on that stage's objective. A strict instance with a task no server can take is
+    answered as infeasible before any model is built, naming the tasks."""
+    start = time.perf_counter()
     from opt_offload.models.assignment import AssignmentData, unservable_tasks
 
     if instance.variant == "strict" and (missing := unservable_tasks(instance)):
         return SolverResult(Status.INFEASIBLE, None, message=unservable_message(missing))
-    if not AssignmentData(instance).pairs:
+    if not AssignmentData.of(instance).pairs:
         return trivial_stage(instance, min_throughput)
-    solve = lookup(SOLVE, backend, "backend")
-    return solve(instance, stage, min_throughput, time_limit, mip_gap)
+    formulation = formulation_of(instance, stage, min_throughput, backend, tightening)
+    # the limit covers building the model (and importing its layer) too
+    return solve_with(backend, formulation, Limits(time_limit, mip_gap).after(start))
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -144,14 +120,6 @@ def min_transmission(
     return solve_stage(instance, "transmission", min_throughput=min_throughput, **options)
 
 
-def unservable_message(tasks: list[str]) -> str:
-    return (
-        f"infeasible: {', '.join(tasks)} "
-        f"{'has' if len(tasks) == 1 else 'have'} no server that meets QoS (1e), can hold the "
-        "model (1b)/(1c) and fits the workload in its budget (1d)"
-    )
-
-
 def metrics(decisions: dict, instance: AssignmentInstance) -> dict:
     """S, T and the weighted value of a stage's decisions, from the shared evaluator."""
     return evaluate(instance, decisions).metrics
@@ -159,9 +127,7 @@ def metrics(decisions: dict, instance: AssignmentInstance) -> dict:
 
 def remaining(time_limit: float | None, start: float) -> float | None:
     """What is left of the limit; at least a moment, so that HiGHS still returns its bound."""
-    if time_limit is None:
-        return None
-    return max(time_limit - (time.perf_counter() - start), 0.01)
+    return Limits(time_limit).after(start).time_limit
 
 
 def proven(result: SolverResult) -> str:
@@ -170,22 +136,21 @@ def proven(result: SolverResult) -> str:
     return "(no bound)" if result.bound is None else f"(bound {result.bound:.6g})"
 
 
-def solve_strict(instance: AssignmentInstance, backend: str, time_limit, mip_gap) -> SolverResult:
-    result = min_transmission(instance, backend=backend, time_limit=time_limit, mip_gap=mip_gap)
+def solve_strict(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
+    """Min T; a proven infeasibility is explained within what is left of the limit."""
+    start = time.perf_counter()
+    result = min_transmission(instance, time_limit=time_limit, **options)
     if result.status is not Status.INFEASIBLE:
         return result
-    from .infeasibility import explain
+    return SolverResult(
+        Status.INFEASIBLE, None, message=explain(instance, remaining(time_limit, start))
+    )
 
-    return SolverResult(Status.INFEASIBLE, None, message=explain(instance, time_limit))
 
-
-def solve_lexicographic(
-    instance: AssignmentInstance, backend: str, time_limit, mip_gap
-) -> SolverResult:
+def solve_lexicographic(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
     """Stage 1 gets half the time limit and stage 2 what is left: stage 1 is usually the
     easy one, and stage 2 needs time to prove T."""
     start = time.perf_counter()
-    options = dict(backend=backend, mip_gap=mip_gap)
     first_limit = None if time_limit is None else time_limit / 2
     first = max_throughput(instance, time_limit=first_limit, **options)
     if first.decisions is None:
@@ -209,15 +174,13 @@ def combined_status(first: SolverResult, second: SolverResult) -> Status:
     return Status.TIME_LIMIT if Status.TIME_LIMIT in statuses else Status.FEASIBLE
 
 
-def solve_weighted(instance: AssignmentInstance, backend: str, time_limit, mip_gap) -> SolverResult:
-    result = solve_stage(
-        instance, "weighted", backend=backend, time_limit=time_limit, mip_gap=mip_gap
-    )
+def solve_weighted(instance: AssignmentInstance, time_limit, **options) -> SolverResult:
+    result = solve_stage(instance, "weighted", time_limit=time_limit, **options)
     if result.decisions is None:
         return result
     value = metrics(result.decisions, instance)["weighted"]
     message = f"weighted: w_S S - w_T T = {value:.9g} {proven(result)}"
-    return SolverResult(result.status, result.decisions, None, message)
+    return SolverResult(result.status, result.decisions, None, message, proves_objective=False)
 
 
 def solve_assignment(
@@ -227,16 +190,22 @@ def solve_assignment(
     time_limit: float | None = None,
     mode: str = "",
     mip_gap: float = MIP_GAP,
+    tightening: Tightening | None = None,
 ) -> SolverResult:
+    options = dict(backend=backend, mip_gap=mip_gap, tightening=tightening)
     if instance.variant == "strict":
-        return solve_strict(instance, backend, time_limit, mip_gap)
+        return solve_strict(instance, time_limit, **options)
     chosen = mode or instance.objective.mode
     solver = solve_lexicographic if chosen == "lexicographic" else solve_weighted
-    return solver(instance, backend, time_limit, mip_gap)
+    return solver(instance, time_limit, **options)
 
 
-def register_backend(name: str, backend: str, description: str, requires: tuple[str, ...]):
-    """Register the MILP through one modelling layer; both backends share everything else."""
+def register_exact(
+    name: str, description: str, requires: tuple[str, ...], extra: tuple[Option, ...] = ()
+):
+    """Register the MILP through one backend (``BACKENDS[name]``); both share everything else.
+    ``extra``: the tightening switches (the fields of :class:`Tightening`)."""
+    backend = BACKENDS[name]
 
     def run(
         instance: AssignmentInstance,
@@ -244,28 +213,34 @@ def register_backend(name: str, backend: str, description: str, requires: tuple[
         time_limit: float | None = None,
         mode: str = "",
         mip_gap: float = MIP_GAP,
+        **switches: bool,
     ) -> SolverResult:
         return solve_assignment(
-            instance, backend, time_limit=time_limit, mode=mode, mip_gap=mip_gap
+            instance,
+            backend,
+            time_limit=time_limit,
+            mode=mode,
+            mip_gap=mip_gap,
+            tightening=Tightening(**switches) if extra else None,
         )
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
-    options = (MODE, GAP)
+    options = (MODE, MIP_GAP_OPTION, *extra)
     return register(
         "assignment", name, exact=True, description=description, options=options, requires=requires
     )(run)
 
 
-exact = register_backend(
+exact = register_exact(
     "exact",
-    "pyomo",
     "MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by HiGHS; "
-    "strict: min T, admission: lexicographic (max S, then min T) or weighted",
+    "strict: min T, admission: lexicographic (max S, then min T) or weighted; tightenings "
+    "switchable",
     ("pyomo", "highspy"),
+    TIGHTENING_OPTIONS,
 )
-exact_cvxpy = register_backend(
+exact_cvxpy = register_exact(
     "exact-cvxpy",
-    "cvxpy",
     "the same MILP stated in CVXPY (vectorised), solved by HiGHS through CVXPY",
     ("cvxpy", "highspy"),
 )

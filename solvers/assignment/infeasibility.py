@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 
 from opt_offload.schemas import AssignmentInstance
 
@@ -25,6 +26,7 @@ from opt_offload.schemas import AssignmentInstance
 ROW_NAME = re.compile(r"c_[elur]_(\w+?)\((\d+)\)_")
 CAPACITY_ROWS = ("budget", "storage")
 IIS_TRUE_OF_RELAXATION = 4 + 16  # HiGHS iis_strategy bits: find true IIS; relaxation for MIP
+MIN_TIME_S = 1e-3
 
 
 def describe_row(instance: AssignmentInstance, name: str) -> str | None:
@@ -51,7 +53,7 @@ def load_highs(instance: AssignmentInstance, time_limit: float | None):
 
     from opt_offload.models.assignment import build_pyomo
 
-    from ..highs import silence_highs_banner
+    from ..backends.cvxpy_highs import silence_highs_banner
 
     model = build_pyomo(instance, objective="transmission")
     silence_highs_banner()
@@ -66,9 +68,12 @@ def load_highs(instance: AssignmentInstance, time_limit: float | None):
     return highs
 
 
-def is_infeasible(highs) -> bool:
+def is_infeasible(highs, deadline: float | None = None) -> bool:
+    """Run HiGHS (within what is left before ``deadline``) and read a proof of infeasibility."""
     import highspy
 
+    if deadline is not None:
+        highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), MIN_TIME_S))
     highs.run()
     return highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible
 
@@ -85,45 +90,57 @@ def is_capacity(name: str) -> bool:
     return match is not None and match.group(1) in CAPACITY_ROWS
 
 
-def deletion_filter(highs, rows: list[int]) -> list[int]:
-    """A minimal subset of ``rows`` that keeps the MILP infeasible (the others relaxed).
-    A run that stops at the time limit keeps its row: the set stays infeasible, if not
-    minimal."""
+def deletion_filter(highs, rows: list[int], deadline: float | None) -> tuple[list[int], bool]:
+    """A subset of ``rows`` that keeps the MILP infeasible (the others relaxed), and whether
+    it is minimal. A run that stops at the time limit keeps its row, and once ``deadline``
+    has passed every row not yet tried is kept: the set stays infeasible, if not minimal."""
     import highspy
 
     lp = highs.getLp()
     kept = []
-    for row in rows:
+    for position, row in enumerate(rows):
+        if deadline is not None and time.perf_counter() >= deadline:
+            return kept + rows[position:], False
         lower, upper = lp.row_lower_[row], lp.row_upper_[row]
         highs.changeRowBounds(row, -highspy.kHighsInf, highspy.kHighsInf)
-        if not is_infeasible(highs):
+        if not is_infeasible(highs, deadline):
             highs.changeRowBounds(row, lower, upper)
             kept.append(row)
-    return kept
+    return kept, True
 
 
 def conflicting_rows(
     instance: AssignmentInstance, time_limit: float | None
 ) -> tuple[str, list[str]]:
-    """(how they were found, the conflicting constraints in instance terms)."""
+    """(how they were found, the conflicting constraints in instance terms), all within
+    ``time_limit`` seconds."""
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
     highs = load_highs(instance, time_limit)
     names = highs.getLp().row_names_
-    if not is_infeasible(highs):
+    if not is_infeasible(highs, deadline):
         return "HiGHS did not prove the re-read model infeasible", []
     method, rows = "HiGHS IIS of the LP relaxation", relaxation_iis(highs)
     if not rows:
+        capacity = [r for r, n in enumerate(names) if is_capacity(n)]
+        rows, minimal = deletion_filter(highs, capacity, deadline)
         method = "deletion filter over (1b), (1d)"
-        rows = deletion_filter(highs, [r for r, n in enumerate(names) if is_capacity(n)])
+        if not minimal:
+            method += "; time limit, so perhaps not minimal"
     described = (describe_row(instance, names[r]) for r in rows)
     return method, [d for d in described if d is not None]
 
 
-def explain(instance: AssignmentInstance, time_limit: float | None = None) -> str:
-    """One line on why the strict instance has no solution; ``time_limit`` bounds each
-    MILP the deletion filter runs."""
-    from opt_offload.models.assignment import unservable_tasks
+def unservable_message(tasks: list[str]) -> str:
+    return (
+        f"infeasible: {', '.join(tasks)} "
+        f"{'has' if len(tasks) == 1 else 'have'} no server that meets QoS (1e), can hold the "
+        "model (1b)/(1c) and fits the workload in its budget (1d)"
+    )
 
-    from .exact import unservable_message
+
+def explain(instance: AssignmentInstance, time_limit: float | None = None) -> str:
+    """One line on why the strict instance has no solution, found within ``time_limit``."""
+    from opt_offload.models.assignment import unservable_tasks
 
     if missing := unservable_tasks(instance):
         return unservable_message(missing)

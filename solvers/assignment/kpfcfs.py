@@ -34,10 +34,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from opt_offload.errors import InputError
-from opt_offload.evaluate.result import exceeds
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
-from opt_offload.schemas.assignment import PLACEMENT_KEY, Server, Task
+from opt_offload.schemas.assignment import Server, Task
+from opt_offload.tolerance import exceeds
 
 RULES = ("fcfs", "shortest-workload", "earliest-deadline")
 
@@ -148,7 +148,7 @@ def static_assignment(
                 return server
         return None
 
-    decisions: dict[str, str | None | dict] = {t.id: None for t in instance.tasks}
+    tasks: dict[str, str | None] = {t.id: None for t in instance.tasks}
     while queue:
         window = queue[:k]
         stuck = [job for job in window if server_with_budget(job) is None]
@@ -158,9 +158,8 @@ def static_assignment(
         job, server = choose(window, rule, server_with_budget)
         queue.remove(job)
         used[server.id] += instance.workload(job.task, server)
-        decisions[job.task.id] = server.id
-    decisions[PLACEMENT_KEY] = placement
-    return decisions
+        tasks[job.task.id] = server.id
+    return {"tasks": tasks, "placement": placement}
 
 
 @register(

@@ -19,7 +19,8 @@ from typing import Any
 from opt_offload.evaluate import evaluate
 from opt_offload.schemas import AssignmentInstance, Status
 
-from .exact import MIP_GAP, max_throughput, min_transmission
+from ..backends.base import MIN_TIME_S
+from .exact import MIP_GAP, max_throughput, min_transmission, remaining
 
 
 @dataclass(frozen=True)
@@ -66,24 +67,29 @@ def non_dominated(points: list[ParetoPoint]) -> list[ParetoPoint]:
 def pareto_front(
     instance: AssignmentInstance,
     *,
-    backend: str = "pyomo",
+    backend: str = "pyomo-highs",
     time_limit: float | None = None,
     mip_gap: float = MIP_GAP,
 ) -> list[ParetoPoint]:
-    """The front, highest throughput first; ``time_limit`` applies to each MILP. Levels
-    where nothing was found are kept (with their status) so that a caller sees them; an
-    infeasible instance gives one infeasible point."""
-    options = dict(backend=backend, time_limit=time_limit, mip_gap=mip_gap)
-    start = time.perf_counter()
-    top = max_throughput(instance, **options)
+    """The front, highest throughput first, within ``time_limit`` for the whole sweep (each
+    MILP gets what is left; levels not reached in time are left out). Levels where nothing
+    was found are kept (with their status) so that a caller sees them; an infeasible
+    instance gives one infeasible point."""
+    sweep_start = start = time.perf_counter()
+    top = max_throughput(instance, backend=backend, time_limit=time_limit, mip_gap=mip_gap)
     if top.decisions is None:
         return [ParetoPoint(0, None, None, top.status, time.perf_counter() - start, top.bound)]
-    level = sum(top.decisions[t.id] is not None for t in instance.tasks)
+    level = sum(s is not None for s in top.decisions["tasks"].values())
     lowest = len(instance.tasks) if instance.variant == "strict" else 0
     points, missing = [], []
     while level >= lowest:
+        left = remaining(time_limit, sweep_start)
+        if left is not None and left <= MIN_TIME_S:
+            break
         start = time.perf_counter()
-        result = min_transmission(instance, min_throughput=level, **options)
+        result = min_transmission(
+            instance, min_throughput=level, backend=backend, time_limit=left, mip_gap=mip_gap
+        )
         point = judged_point(instance, level, result, time.perf_counter() - start)
         if point.throughput is None:
             missing.append(point)

@@ -21,7 +21,7 @@ def largest_device(instance: PlacementInstance, *, time_limit: float | None = No
     if full:
         load = sum(n.bytes for n in instance.graph.nodes if decisions[n.id] == largest.id)
         return SolverResult(
-            Status.INFEASIBLE,
+            Status.GAVE_UP,
             None,
             message=f"{', '.join(full)} over memory or compute bound; the tensors on "
             f"{largest.id} need {load:.6g} bytes, it has {largest.memory_bytes:.6g}",
@@ -43,9 +43,7 @@ def first_fit_decreasing(
     decisions = {}
     for node, device in instance.pinned.items():
         if not capacity.fits([node], device):
-            return SolverResult(
-                Status.INFEASIBLE, None, message=f"pinned {node} overfills {device}"
-            )
+            return SolverResult(Status.GAVE_UP, None, message=f"pinned {node} overfills {device}")
         capacity.add([node], device)
         decisions[node] = device
     devices = sorted(instance.devices, key=lambda d: -d.memory_bytes)
@@ -53,9 +51,7 @@ def first_fit_decreasing(
     for node in sorted(free, key=lambda n: -n.bytes):
         device = next((d.id for d in devices if capacity.fits([node.id], d.id)), None)
         if device is None:
-            return SolverResult(
-                Status.INFEASIBLE, None, message=f"no device has room for {node.id}"
-            )
+            return SolverResult(Status.GAVE_UP, None, message=f"no device has room for {node.id}")
         capacity.add([node.id], device)
         decisions[node.id] = device
     return SolverResult(Status.FEASIBLE, decisions)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from opt_offload.evaluate.result import exceeds
 from opt_offload.schemas import PlacementInstance
+from opt_offload.tolerance import exceeds
 
 
 class Capacity:

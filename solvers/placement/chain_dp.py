@@ -20,10 +20,10 @@ import networkx as nx
 import numpy as np
 
 from opt_offload.errors import InputError
-from opt_offload.evaluate.result import exceeds
 from opt_offload.models.placement import PlacementData
 from opt_offload.registry import SolverResult, register
 from opt_offload.schemas import PlacementInstance, Status
+from opt_offload.tolerance import exceeds
 
 # The DP visits every (segment start, segment end) pair and keeps best[stage, device, set of
 # devices]: quadratic in the stages, exponential in the devices. Larger instances are refused
@@ -187,7 +187,7 @@ def chain_dp(instance: PlacementInstance, *, time_limit: float | None = None) ->
     found = partition(segments)
     if found is None:
         return SolverResult(
-            Status.INFEASIBLE,
+            Status.GAVE_UP,
             None,
             message="no contiguous partition with one segment per device fits",
         )

@@ -3,15 +3,12 @@ through Pyomo (``exact``) or CVXPY (``exact-cvxpy``, a cross-check on small grap
 
 from __future__ import annotations
 
-from opt_offload.registry import Option, SolverResult, register
-from opt_offload.schemas import PlacementInstance, Status
+import time
 
-from ..highs import (
-    cvxpy_highs_options,
-    cvxpy_status_table,
-    silence_highs_banner,
-    solve_pyomo_with_highs,
-)
+from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
+from opt_offload.schemas import PlacementInstance
+
+from ..backends import Limits, solve_with
 
 CUT = Option(
     "cut",
@@ -20,7 +17,6 @@ CUT = Option(
     "linearisation of the graph objective: marginal (tight) or pairwise (z >= x + x - 1)",
     choices=("marginal", "pairwise"),
 )
-MIP_GAP = Option("mip_gap", float, 1e-6, "relative gap at which HiGHS stops and calls optimal")
 
 
 @register(
@@ -29,7 +25,7 @@ MIP_GAP = Option("mip_gap", float, 1e-6, "relative gap at which HiGHS stops and 
     exact=True,
     description="MILP of eq. (2) / the DESIGN §6 cut cost with (2a), (2b), pins and the "
     "compute bound, in Pyomo, solved by HiGHS; reports the proven lower bound",
-    options=(CUT, MIP_GAP),
+    options=(CUT, MIP_GAP_OPTION),
     requires=("pyomo", "highspy"),
 )
 def exact(
@@ -37,17 +33,14 @@ def exact(
     *,
     time_limit: float | None = None,
     cut: str = "marginal",
-    mip_gap: float = 1e-6,
+    mip_gap: float = MIP_GAP_OPTION.default,
 ) -> SolverResult:
-    from opt_offload.models.placement import PlacementData, build_pyomo, pyomo_assignment
+    start = time.perf_counter()
+    from opt_offload.models.placement import pyomo_formulation
 
-    model = build_pyomo(instance, cut)
-    return solve_pyomo_with_highs(
-        model,
-        time_limit,
-        mip_gap,
-        lambda: PlacementData(instance).decisions(pyomo_assignment(model)),
-    )
+    formulation = pyomo_formulation(instance, cut)
+    # the limit covers building the model (and importing Pyomo) too
+    return solve_with("pyomo-highs", formulation, Limits(time_limit, mip_gap).after(start))
 
 
 @register(
@@ -56,20 +49,17 @@ def exact(
     exact=True,
     description="the same MILP (marginal cut form) in CVXPY, solved by HiGHS; a cross-check "
     "for small graphs",
-    options=(MIP_GAP,),
+    options=(MIP_GAP_OPTION,),
     requires=("cvxpy", "highspy"),
 )
 def exact_cvxpy(
-    instance: PlacementInstance, *, time_limit: float | None = None, mip_gap: float = 1e-6
+    instance: PlacementInstance,
+    *,
+    time_limit: float | None = None,
+    mip_gap: float = MIP_GAP_OPTION.default,
 ) -> SolverResult:
-    from opt_offload.models.placement import PlacementData, build_cvxpy
+    start = time.perf_counter()
+    from opt_offload.models.placement import cvxpy_formulation
 
-    problem, x = build_cvxpy(instance)
-    silence_highs_banner()
-    problem.solve(solver="HIGHS", **cvxpy_highs_options(mip_gap, time_limit))
-    status = cvxpy_status_table().get(problem.status, Status.ERROR)
-    if status.has_solution and x.value is not None:
-        return SolverResult(status, PlacementData(instance).decisions(x.value))
-    # a limit hit before any solution leaves nothing to judge
-    no_solution = Status.ERROR if status.has_solution else status
-    return SolverResult(no_solution, None, message=f"CVXPY: {problem.status}")
+    formulation = cvxpy_formulation(instance)
+    return solve_with("cvxpy-highs", formulation, Limits(time_limit, mip_gap).after(start))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from opt_offload.registry import Option, SolverResult, register
+from opt_offload.registry import Option, SolverResult, non_negative, register
 from opt_offload.schemas import PlacementInstance, Status
 
 from .baselines import first_fit_decreasing
@@ -51,7 +51,7 @@ def undirected_weights(instance: PlacementInstance) -> nx.Graph:
     "two devices, graph objective; pins restored afterwards",
     options=(
         Option("max_iter", int, 10, "KL passes"),
-        Option("seed", int, 0, "seed of networkx's tie-breaking"),
+        Option("seed", int, 0, "seed of networkx's tie-breaking", valid=non_negative),
     ),
     supports=two_devices_graph_objective,
 )
@@ -64,7 +64,7 @@ def kernighan_lin(
 ) -> SolverResult:
     start = first_fit_decreasing(instance)
     if start.decisions is None:
-        return SolverResult(Status.INFEASIBLE, None, message=f"no start: {start.message}")
+        return SolverResult(Status.GAVE_UP, None, message=f"no start: {start.message}")
     a, b = (d.id for d in instance.devices)
     side_a = {n for n, d in start.decisions.items() if d == a}
     side_b = set(start.decisions) - side_a

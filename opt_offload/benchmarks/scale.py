@@ -1,0 +1,255 @@
+"""``opt-offload bench scale``: the scale targets of assignment and command start-up, each
+measured beside the code path it replaces, in the same run.
+
+Rows (``--rows``, all by default except ``placement``):
+
+- ``assignment-40``: the generator's ``scale`` preset (1,000 tasks x 21 servers, 40 s horizon),
+  lexicographic, through ``exact``; the old path is the same solver with every tightening
+  switched off (``scaled_budgets``, ``storage_cover``, ``model_load``, ``symmetry``: the
+  formulation before them); ``--ablate`` adds one solve with each of them off alone, which
+  shows what each buys. Goal < 10 s.
+- ``assignment-20``: the same instance with Omega_j = FLOP/s x 20 s (tighter budgets). Goal:
+  proven in < 30 s.
+- ``assignment-3000``: 3,000 tasks x 21 servers (40 s horizon); goal: proven in < 5 min. The
+  old path runs only with ``--old-3000`` (it needs the whole time limit).
+- ``lagrangian-10k``: 10,000 tasks x 50 edges + cloud through ``lagrangian``: a solution and
+  a proven gap within 5 min (no old path: the MILP does not get there).
+- ``startup``: ``validate`` and ``solve --solver all-local`` as fresh processes; the old path
+  builds every command's parser and imports every kind's solvers first, which is what each
+  command did before. Wall and CPU seconds (user + system of the child), median of
+  ``--repeat``. Goal < 0.5 s.
+- ``placement``: Llama-2-13B per tensor on 3 devices, ``bench placement``'s graph, through
+  placement ``exact`` (slow: minutes).
+
+Simulation and admission rows belong to ``bench simulation`` and ``bench admission``.
+Figures are single runs (the MILP rows take seconds to minutes each); ratios are old / new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from ..cli.common import console
+from ..schemas import AssignmentInstance, Solution
+from ..solve import solve
+from .placement import fmt, write_csv
+
+KIND = "scale"
+DESCRIPTION = (
+    "scale targets: assignment 1,000 and 3,000 tasks (tightened vs plain MILP), the "
+    "Lagrangian bound at 10,000 x 50, and the start-up of validate and solve"
+)
+ROWS = ("assignment-40", "assignment-20", "assignment-3000", "lagrangian-10k", "startup")
+OPTIONAL_ROWS = ("placement",)
+PLAIN = {"scaled_budgets": False, "storage_cover": False, "model_load": False, "symmetry": False}
+GOALS = {
+    "assignment-40": ("< 10 s", 10.0),
+    "assignment-20": ("proven < 30 s", 30.0),
+    "assignment-3000": ("proven < 300 s", 300.0),
+    "lagrangian-10k": ("solution + gap < 300 s", 300.0),
+    "validate": ("< 0.5 s", 0.5),
+    "solve all-local": ("< 0.5 s", 0.5),
+    "placement": ("proven < 60 s", 60.0),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        choices=ROWS + OPTIONAL_ROWS,
+        default=list(ROWS),
+        help=f"rows to run (default: {' '.join(ROWS)})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    parser.add_argument(
+        "--time-limit", type=float, default=300.0, metavar="S", help="per solve (default 300)"
+    )
+    parser.add_argument(
+        "--old-3000", action="store_true", help="also run the plain MILP at 3,000 tasks"
+    )
+    parser.add_argument(
+        "--ablate",
+        action="store_true",
+        help="assignment-40/-20: also solve with each tightening switched off alone",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="start-up runs per command (default 5)"
+    )
+    parser.add_argument("--csv", metavar="PATH", help="write the rows as CSV")
+
+
+def with_horizon(instance: AssignmentInstance, horizon_s: float) -> AssignmentInstance:
+    """The instance with Omega_j = FLOP/s x horizon on every server."""
+    from ..io import parse_instance
+
+    document = instance.model_dump(mode="json")
+    for server in document["servers"]:
+        server["compute_budget_flop"] = server["flops"] * horizon_s
+    document["name"] = f"{instance.name}-h{horizon_s:g}"
+    return parse_instance(document, "bench scale")
+
+
+def scale_instance(row: str, seed: int) -> AssignmentInstance:
+    from ..generators.assignment import generate_assignment
+
+    if row == "assignment-3000":
+        return generate_assignment(preset="scale", seed=seed, tasks=3000)
+    if row == "lagrangian-10k":
+        return generate_assignment(preset="scale", seed=seed, tasks=10_000, edges=50)
+    instance = generate_assignment(preset="scale", seed=seed)
+    return with_horizon(instance, 20.0) if row == "assignment-20" else instance
+
+
+def outcome(solution: Solution) -> str:
+    """Status, S and the proven bound (and the gap where there is one)."""
+    text = f"{solution.status.value} S={fmt(solution.metrics.get('throughput'))}"
+    if solution.bound is not None and solution.objective is not None:
+        gap = (solution.bound - solution.objective) / max(1.0, abs(solution.bound))
+        text += f" bound={solution.bound:.6g} gap={gap:.3%}"
+    return text
+
+
+def record(row: str, workload: str, old: float | None, new: float | None, note: str) -> dict:
+    goal, limit = GOALS[row]
+    met = None if new is None else ("yes" if new < limit else "no")
+    ratio = None if old is None or not new else old / new
+    return {
+        "row": row,
+        "workload": workload,
+        "old_s": old,
+        "new_s": new,
+        "ratio": ratio,
+        "goal": goal,
+        "met": met,
+        "note": note,
+    }
+
+
+def assignment_row(row: str, args: argparse.Namespace) -> dict:
+    instance = scale_instance(row, args.seed)
+    size = f"{len(instance.tasks)} x {len(instance.servers)}, {instance.name}"
+    if row == "lagrangian-10k":
+        new = solve(instance, "lagrangian", time_limit=args.time_limit)
+        return record(row, size, None, new.wall_s, f"lagrangian: {outcome(new)}")
+    new = solve(instance, "exact", time_limit=args.time_limit)
+    proven = new.status.value == "optimal"
+    note = f"new: {outcome(new)}"
+    old_s = None
+    if row != "assignment-3000" or args.old_3000:
+        old = solve(instance, "exact", time_limit=args.time_limit, **PLAIN)
+        old_s = old.wall_s
+        note += f"; old: {outcome(old)}"
+    if args.ablate and row != "assignment-3000":
+        for switch in PLAIN:
+            without = solve(instance, "exact", time_limit=args.time_limit, **{switch: False})
+            note += f"; without {switch}: {without.wall_s:.3g} s {without.status.value}"
+    result = record(row, size, old_s, new.wall_s, note)
+    if row != "assignment-40" and not proven:
+        result["met"] = "no"
+    return result
+
+
+def child_seconds(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run of ``command`` as a fresh process."""
+    before = os.times()
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return wall, cpu
+
+
+OLD_STARTUP = (
+    "import sys; from opt_offload.cli import build_parser; "
+    "from opt_offload.registry import solvers_for; solvers_for(); "
+    "args = build_parser().parse_args(sys.argv[1:]); sys.exit(args.run(args))"
+)
+
+
+def startup_rows(args: argparse.Namespace) -> list[dict]:
+    instances = Path(__file__).resolve().parents[2] / "instances"
+    commands = {
+        "validate": ["validate", str(instances / "assignment" / "testbed-s0.json")],
+        "solve all-local": [
+            "solve",
+            str(instances / "admission" / "hand-three.json"),
+            "--solver",
+            "all-local",
+        ],
+    }
+    rows = []
+    for name, argv in commands.items():
+        new = [
+            child_seconds([sys.executable, "-m", "opt_offload", *argv]) for _ in range(args.repeat)
+        ]
+        old = [
+            child_seconds([sys.executable, "-c", OLD_STARTUP, *argv]) for _ in range(args.repeat)
+        ]
+        new_wall, new_cpu = (statistics.median(v) for v in zip(*new))
+        old_wall, old_cpu = (statistics.median(v) for v in zip(*old))
+        note = f"CPU s: old {old_cpu:.3f}, new {new_cpu:.3f} (ratio {old_cpu / new_cpu:.2f})"
+        rows.append(
+            record(name, f"opt-offload {' '.join(argv[:1] + argv[2:])}", old_wall, new_wall, note)
+        )
+    return rows
+
+
+PLACEMENT_13B_TENSOR = ("--model", "llama2-13b", "--granularity", "tensor")
+PLACEMENT_13B_TENSOR += ("--dtype", "fp16", "--devices", "paper-testbed-2")
+
+
+def placement_row(args: argparse.Namespace) -> dict:
+    from .placement import Case, instance_for
+
+    instance = instance_for(Case(PLACEMENT_13B_TENSOR, True, ""))
+    solution = solve(instance, "exact", time_limit=args.time_limit)
+    note = f"{solution.status.value}, bound {fmt(solution.bound)}"
+    result = record("placement", instance.name, None, solution.wall_s, note)
+    if solution.status.value != "optimal":
+        result["met"] = "no"
+    return result
+
+
+def scale_table(records: list[dict]) -> Table:
+    columns = ("row", "workload", "old_s", "new_s", "ratio", "goal", "met", "note")
+    out = Table(title="bench scale (seconds; old = the code path replaced, same run)")
+    for column in columns:
+        out.add_column(column, overflow="fold")
+    for row in records:
+        out.add_row(*(fmt(row[c]) for c in columns))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import highspy  # noqa: F401  (import first, so that no row's time is an import's)
+    import pyomo.environ  # noqa: F401
+
+    records = []
+    for row in args.rows:
+        if row == "startup":
+            records += startup_rows(args)
+        elif row == "placement":
+            records.append(placement_row(args))
+        else:
+            records.append(assignment_row(row, args))
+        console.print(scale_table(records[-1:]))
+    console.print(scale_table(records))
+    console.print(
+        "simulation and admission rows: opt-offload bench simulation, opt-offload bench "
+        "admission --sizes"
+    )
+    if args.csv:
+        write_csv(args.csv, records)
+    return 0

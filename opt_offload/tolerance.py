@@ -1,0 +1,15 @@
+"""The feasibility tolerance the evaluators, formulations and heuristics share (DESIGN §2).
+
+Constraints hold up to this relative tolerance, so that a solver's floating-point answer
+exactly at a capacity is not called infeasible; the pre-filters of the formulations and the
+heuristics' capacity checks use the same test, so that what they admit the evaluator accepts.
+"""
+
+from __future__ import annotations
+
+REL_TOL = 1e-9
+
+
+def exceeds(used: float, limit: float) -> bool:
+    """used > limit beyond the relative tolerance."""
+    return used > limit + REL_TOL * max(1.0, abs(limit))

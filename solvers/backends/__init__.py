@@ -1,0 +1,28 @@
+"""Backends: one class per modelling layer x solver, in a registry by name (DESIGN §2).
+
+``get_backend(name).solve(formulation, limits, warm_start=None)`` solves a formulation of
+:mod:`opt_offload.models`; see :mod:`.base` for the contract and how a backend registers.
+"""
+
+from . import cvxpy_highs, cvxpy_scip, pyomo_highs  # noqa: F401  (registration side effect)
+from .base import (
+    Backend,
+    BackendResult,
+    Limits,
+    backend_classes,
+    backends_for,
+    get_backend,
+    register_backend,
+    solve_with,
+)
+
+__all__ = [
+    "Backend",
+    "BackendResult",
+    "Limits",
+    "backend_classes",
+    "backends_for",
+    "get_backend",
+    "register_backend",
+    "solve_with",
+]

@@ -1,0 +1,85 @@
+"""``pyomo-highs``: a Pyomo model solved by HiGHS through ``pyomo.contrib.solver`` (the one
+Pyomo-HiGHS interface of the package), read through Pyomo's ``TerminationCondition``.
+
+The solver object is persistent: calling :meth:`PyomoHighs.solve` again on the same model
+(the admission outer-approximation rounds add cuts between calls) sends HiGHS only the change.
+"""
+
+from __future__ import annotations
+
+from opt_offload.models.formulation import Formulation, ProblemClass
+from opt_offload.schemas import Status
+
+from .base import Backend, BackendResult, Limits, register_backend, unscaled
+
+
+def pyomo_terminations():
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
+    return TerminationCondition
+
+
+@register_backend
+class PyomoHighs(Backend):
+    name = "pyomo-highs"
+    layer = "pyomo"
+    solver = "HiGHS"
+    classes = frozenset({ProblemClass.LP, ProblemClass.MILP})
+    requires = ("pyomo", "highspy")
+
+    # Pyomo's TerminationCondition -> ours, by member name (every member; tested).
+    STATUS_MAP = {
+        "convergenceCriteriaSatisfied": Status.OPTIMAL,
+        "maxTimeLimit": Status.TIME_LIMIT,
+        # limits this package never sets; stopping on one proves nothing
+        "iterationLimit": Status.TIME_LIMIT,
+        "objectiveLimit": Status.TIME_LIMIT,
+        "interrupted": Status.TIME_LIMIT,
+        "provenInfeasible": Status.INFEASIBLE,
+        # our objectives are sums of bounded terms, so "infeasible or unbounded" is infeasible
+        # (HiGHS answers it when presolve finds the constraints contradictory)
+        "infeasibleOrUnbounded": Status.INFEASIBLE,
+        "unbounded": Status.ERROR,
+        "locallyInfeasible": Status.ERROR,  # a NLP answer; no proof for a MILP
+        "minStepLength": Status.ERROR,
+        "error": Status.ERROR,
+        "licensingProblems": Status.ERROR,
+        "emptyModel": Status.ERROR,
+        "unknown": Status.ERROR,
+    }
+
+    def __init__(self) -> None:
+        self._highs = None
+
+    @classmethod
+    def native_statuses(cls) -> list[str]:
+        return [member.name for member in pyomo_terminations()]
+
+    def persistent(self):
+        if self._highs is None:
+            from pyomo.contrib.solver.solvers.highs import Highs
+
+            self._highs = Highs()
+        return self._highs
+
+    def run(self, formulation: Formulation, limits: Limits, warm: bool) -> BackendResult:
+        from pyomo.contrib.solver.common.results import SolutionStatus
+
+        results = self.persistent().solve(
+            formulation.model,
+            time_limit=limits.seconds,
+            rel_gap=limits.mip_gap,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+        )
+        native = results.termination_condition.name
+        found = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+        if found:
+            results.solution_loader.load_vars()
+        return self.result(
+            formulation,
+            native,
+            found,
+            unscaled(results.objective_bound, formulation),
+            unscaled(results.incumbent_objective, formulation),
+        )

@@ -1,0 +1,117 @@
+"""Assignment at scale: the MILP's tightenings (each switched off gives the same optimum),
+symmetry between interchangeable servers, and the Lagrangian solver against enumeration."""
+
+from __future__ import annotations
+
+import pytest
+
+from opt_offload.io import parse_instance
+from opt_offload.models.assignment import NO_TIGHTENING, AssignmentData
+from opt_offload.schemas import Status
+from opt_offload.solve import solve
+
+from .test_assignment_exact import assert_feasible, feasible_outcomes, random_instance
+
+OFF = {field: False for field in NO_TIGHTENING.__dataclass_fields__}
+
+
+def twin_edges(transmission_differs: bool = False):
+    """Four tasks, a cloud and three equal edges (same storage, budget, FLOP/s and, unless
+    asked otherwise, the same Ltrans): the symmetric case of the testbed preset."""
+    edges = ["e1", "e2", "e3"]
+    servers = [{"id": "cloud", "cloud": True, "flops": 10.0, "compute_budget_flop": 4.0}] + [
+        {"id": e, "storage_gb": 8.0, "flops": 2.0, "compute_budget_flop": 5.0} for e in edges
+    ]
+    tasks = [{"id": f"t{i}", "model": "ab"[i % 2], "workload_flop": float(2 + i)} for i in range(4)]
+    transmission = {
+        t["id"]: {
+            "cloud": 0.5,
+            **{e: 0.1 + (0.01 * j if transmission_differs else 0.0) for j, e in enumerate(edges)},
+        }
+        for t in tasks
+    }
+    return parse_instance(
+        {
+            "kind": "assignment",
+            "version": 1,
+            "name": "twins",
+            "variant": "admission",
+            "latency_max_s": None,
+            "models": [{"id": "a", "size_gb": 5.0}, {"id": "b", "size_gb": 6.0}],
+            "servers": servers,
+            "tasks": tasks,
+            "transmission_s": transmission,
+            "placement": None,
+        }
+    )
+
+
+def test_data_is_computed_once_per_instance():
+    first, second = random_instance(1), random_instance(2)
+    data = AssignmentData.of(first)
+    assert AssignmentData.of(first) is data
+    assert AssignmentData.of(second).instance is second
+
+
+def test_interchangeable_servers_and_storage_covers():
+    data = AssignmentData.of(twin_edges())
+    assert data.interchangeable_servers(prices_transmission=True) == [[1, 2, 3]]
+    assert all(len(data.storage_covers(j)) == 1 for j in (1, 2, 3))  # a and b do not fit
+    priced = AssignmentData.of(twin_edges(transmission_differs=True))
+    assert priced.interchangeable_servers(prices_transmission=True) == []
+    assert priced.interchangeable_servers(prices_transmission=False) == [[1, 2, 3]]
+
+
+@pytest.mark.parametrize("instance", [twin_edges(), twin_edges(transmission_differs=True)])
+def test_symmetry_keeps_the_optimum(instance):
+    best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
+    for options in ({}, OFF):
+        solution = solve(instance, "exact", mode="lexicographic", **options)
+        assert solution.status is Status.OPTIMAL
+        assert_feasible(instance, solution)
+        assert solution.metrics["throughput"] == best_s
+        assert solution.metrics["transmission_s"] == pytest.approx(best_t, abs=1e-9)
+
+
+@pytest.mark.parametrize("switch", sorted(OFF))
+def test_each_tightening_off_gives_the_same_optimum(switch):
+    for seed in range(12):
+        instance = random_instance(seed, variant="admission")
+        on = solve(instance, "exact", mode="lexicographic")
+        off = solve(instance, "exact", mode="lexicographic", **{switch: False})
+        assert on.status is off.status is Status.OPTIMAL, seed
+        assert on.metrics["throughput"] == off.metrics["throughput"], seed
+        assert on.metrics["transmission_s"] == pytest.approx(
+            off.metrics["transmission_s"], abs=1e-9
+        ), seed
+
+
+def test_lagrangian_bound_and_incumbent_against_enumeration():
+    proven = 0
+    for seed in range(40):
+        instance = random_instance(seed, variant="admission")
+        best_s = max(o[0] for o in feasible_outcomes(instance))
+        solution = solve(instance, "lagrangian", mode="lexicographic")
+        assert solution.status in (Status.OPTIMAL, Status.FEASIBLE), seed
+        assert_feasible(instance, solution)
+        assert solution.objective <= best_s <= solution.bound, seed
+        if solution.gap == 0:  # a heuristic's incumbent, proven by the bound
+            assert solution.objective == best_s, seed
+            proven += 1
+    assert proven > 0
+
+
+def test_lagrangian_weighted_never_beats_the_optimum():
+    for seed in range(40):
+        instance = random_instance(seed, variant="admission")
+        best = max(o[2] for o in feasible_outcomes(instance))
+        solution = solve(instance, "lagrangian", mode="weighted")
+        assert_feasible(instance, solution)
+        assert solution.metrics["weighted"] <= best + 1e-9, seed
+
+
+def test_lagrangian_refuses_strict():
+    from opt_offload.registry import SolverUnavailable
+
+    with pytest.raises(SolverUnavailable, match="admission"):
+        solve(random_instance(0, variant="strict"), "lagrangian")
