@@ -207,10 +207,9 @@ def run_rolling_milp(
         if solution.decisions is None:
             no_decisions += 1
             continue
+        servers_of = solution.decisions["tasks"]  # Solution v2: task -> server or None
         assigned = {
-            w.index: solution.decisions.get(f"q{w.index}")
-            for w in chosen
-            if solution.decisions.get(f"q{w.index}")
+            w.index: servers_of[f"q{w.index}"] for w in chosen if servers_of.get(f"q{w.index}")
         }
         for item in chosen:  # FCFS on each server: ``chosen`` is in arrival order
             server_id = assigned.get(item.index)
