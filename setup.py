@@ -1,4 +1,4 @@
-"""Package discovery for the one-namespace layout (DESIGN §2).
+"""Package discovery for the one-namespace layout (design §2).
 
 The top-level folders ``models/`` and ``solvers/`` are installed as ``opt_offload.models`` and
 ``opt_offload.solvers``. pyproject.toml cannot express "find the subpackages of a remapped

@@ -1,8 +1,8 @@
-"""Problem A, per-slot admission with bandwidth (DESIGN §4, PRADA eq. 28), as formulations.
+"""Problem A, per-slot admission with bandwidth (design §4, PRADA eq. 28), as formulations.
 
 Three statements of the same problem, all built from one :class:`SlotData`:
 
-- the closed form for a fixed immediate set A (DESIGN §4): the best split is
+- the closed form for a fixed immediate set A (design §4): the best split is
   ``B_i = B sqrt(c_i) / sum_{j in A} sqrt(c_j)`` and the communication penalty is
   ``beta (sum_{i in A} sqrt(c_i))^2 / B`` (:func:`split_bandwidth`, :func:`slot_value`);
 - a Pyomo MILP in which the perspective term ``c_i x_i / B_i`` is bounded from below by
@@ -82,7 +82,7 @@ class SlotData:
         return self.gain[i] - self.queue_value(i)
 
 
-# --- the closed form (DESIGN §4) -----------------------------------------------------------
+# --- the closed form (design §4) -----------------------------------------------------------
 
 
 def split_bandwidth(data: SlotData, immediate: Collection[int]) -> dict[int, float]:
@@ -99,7 +99,7 @@ def communication_penalty(data: SlotData, immediate: Collection[int]) -> float:
 
 
 def slot_value(data: SlotData, immediate: Collection[int], queued: Collection[int]) -> float:
-    """Objective of DESIGN §4 (constants dropped) for these sets with the best split."""
+    """Objective of design §4 (constants dropped) for these sets with the best split."""
     return (
         sum(data.gain[i] for i in immediate)
         + sum(data.queue_value(i) for i in queued)
@@ -111,7 +111,7 @@ def slot_value(data: SlotData, immediate: Collection[int], queued: Collection[in
 
 
 def pyomo_model(data: SlotData):
-    """The MILP of DESIGN §4 with ``t_i >= c_i x_i / B_i`` left to tangent cuts.
+    """The MILP of design §4 with ``t_i >= c_i x_i / B_i`` left to tangent cuts.
 
     Components: ``immediate[i]`` (x_i), ``queued[i]`` (y_i), ``bandwidth[i]`` (B_i, MHz),
     ``upload_ms[i]`` (t_i), and the ConstraintList ``cuts``, which starts with one tangent per
@@ -201,7 +201,7 @@ class CvxpyAdmission:
 
 
 def cvxpy_problem(data: SlotData) -> CvxpyAdmission:
-    """DESIGN §4 as a MISOCP: ``quad_over_lin(sqrt(c_i) x_i, B_i) <= t_i`` is the rotated
+    """design §4 as a MISOCP: ``quad_over_lin(sqrt(c_i) x_i, B_i) <= t_i`` is the rotated
     cone ``t_i B_i >= c_i x_i^2``, the perspective of c_i / B_i."""
     import cvxpy as cp
     import numpy as np

@@ -1,6 +1,6 @@
 """opt_offload: mathematical optimisation of LLM inference offloading in edge/cloud networks.
 
-Data flows one way (DESIGN §2): cost models -> generators -> instance -> formulation (models/)
+Data flows one way (design §2): cost models -> generators -> instance -> formulation (models/)
 -> solver (solvers/) -> Solution -> evaluator -> report.
 
 >>> from opt_offload import load_instance, solve

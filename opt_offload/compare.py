@@ -1,4 +1,4 @@
-"""Heuristic-versus-exact comparison on the same instances (DESIGN §2).
+"""Heuristic-versus-exact comparison on the same instances (design §2).
 
 Every solver's objective comes from the shared evaluator; the gap of a solver to the reference
 (by default the first exact solver listed) is ``(reference - value) / max(|reference|, eps)``

@@ -1,4 +1,4 @@
-"""One import namespace (DESIGN §2): models/ and solvers/ install as opt_offload.models and
+"""One import namespace (design §2): models/ and solvers/ install as opt_offload.models and
 opt_offload.solvers, from an editable install and from a built wheel."""
 
 from __future__ import annotations

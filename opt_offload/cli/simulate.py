@@ -1,4 +1,4 @@
-"""``opt-offload simulate``: one dynamic multi-user run of PRADA (Sec. 5, DESIGN §8)."""
+"""``opt-offload simulate``: one dynamic multi-user run of PRADA (Sec. 5, design §8)."""
 
 from __future__ import annotations
 

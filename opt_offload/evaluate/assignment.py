@@ -1,4 +1,4 @@
-"""Evaluator of problem B, edge/cloud assignment (DESIGN §5, 003 paper eq. 1, 1a-1e).
+"""Evaluator of problem B, edge/cloud assignment (design §5, 003 paper eq. 1, 1a-1e).
 
 Decisions map each task id to a server id, or to None for a rejected task, and carry the model
 placement under ``"placement"`` (``{edge id: [model ids]}``). A fixed placement in the instance

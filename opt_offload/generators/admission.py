@@ -6,7 +6,7 @@ and -7B (PRADA Sec. 5, dimensions from :mod:`opt_offload.costs.configs`); the se
 d_i = TL_i is eq. (17) with the step FLOPs of eq. (16) (``--flops paper``) or the
 architecture-exact count (``--flops architecture``, the default); the SNR is a Rayleigh draw
 (:mod:`opt_offload.costs.channel`); contexts grow step by step as in a gsm8k solution; value
-gains are a surrogate calibrated to PRADA Table 2 (DESIGN §8). Options force each case of
+gains are a surrogate calibrated to PRADA Table 2 (design §8). Options force each case of
 Theorem 2, an outage, the number of candidates and a binding bandwidth.
 """
 
@@ -34,7 +34,7 @@ from . import register_generator
 BINDING_BANDWIDTH_HZ = 4e5
 # PRADA Table 2, gsm8k: LLM side (the pi_theta column) 93.9% vs all-SLM 85.2% accuracy, so a
 # candidate's value gain g_i = Q(x,1) - Q(x,0) is drawn exponential with mean 0.087 (surrogate,
-# DESIGN §8).
+# design §8).
 MEAN_GAIN = TABLE2["gsm8k"].accuracy_gap
 # Assumption (PRADA does not report beta): 20 /s makes Table 2's gsm8k queueing delay of 2.5 ms
 # cost 0.05, about half the mean gain, so queueing is a real trade-off.

@@ -1,4 +1,4 @@
-"""``opt-offload generate placement``: a transformer's tensor graph on a device preset (DESIGN §6).
+"""``opt-offload generate placement``: a transformer's tensor graph on a device preset (design §6).
 
 The target model (a preset or a Hugging Face ``config.json``) and an optional draft model are
 turned into one speculative decoding step's tensor graph (:mod:`opt_offload.costs.graph`); the

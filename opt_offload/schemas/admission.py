@@ -1,4 +1,4 @@
-"""Instance schema of problem A, per-slot admission with bandwidth (DESIGN §4, §9)."""
+"""Instance schema of problem A, per-slot admission with bandwidth (design §4, §9)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class QueueModel(Strict):
     delay: Literal["given", "estimate"] = Field(
         "given",
         description="'given': TQ_i from each candidate's queue_delay_s; 'estimate': list "
-        "scheduling on the M slots (DESIGN §4)",
+        "scheduling on the M slots (design §4)",
     )
     reference_bandwidth_hz: PositiveFloat | None = Field(
         None, description="B_ref pricing a queued request's upload; null means bandwidth_hz"
@@ -79,7 +79,7 @@ class AdmissionInstance(Strict):
     server: Server
     bandwidth_hz: PositiveFloat = Field(
         description="B: total uplink bandwidth; the paper labels it bit/s but uses it as Hz "
-        "in R = B log2(1+SNR) (DESIGN §3)"
+        "in R = B log2(1+SNR) (design §3)"
     )
     beta: NonNegativeFloat = Field(description="latency weight (per second)")
     snr_threshold_db: float = Field(0.0, description="gamma_th in dB: no upload below it")
@@ -99,7 +99,7 @@ class AdmissionInstance(Strict):
         raise_problems(problems)
         return self
 
-    # Derived quantities of DESIGN §4, in SI units.
+    # Derived quantities of design §4, in SI units.
 
     @property
     def reference_bandwidth_hz(self) -> float:

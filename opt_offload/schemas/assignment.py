@@ -1,4 +1,4 @@
-"""Instance schema of problem B, edge/cloud task assignment (DESIGN §5, §9)."""
+"""Instance schema of problem B, edge/cloud task assignment (design §5, §9)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .base import (
 )
 
 # Assignment decisions map task ids to servers and carry the placement under this key
-# (DESIGN §9), so no task may use it as its id.
+# (design §9), so no task may use it as its id.
 PLACEMENT_KEY = "placement"
 
 

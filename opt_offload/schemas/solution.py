@@ -1,4 +1,4 @@
-"""The Solution record every solver produces (DESIGN §2, §9)."""
+"""The Solution record every solver produces (design §2, §9)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Solution(Strict):
     status: Status
     objective: float | None = Field(
         None,
-        description="the evaluator's objective of the decisions (DESIGN §2); null when "
+        description="the evaluator's objective of the decisions (design §2); null when "
         "there are no feasible decisions",
     )
     bound: float | None = Field(None, description="proven bound, where the solver has one")

@@ -1,5 +1,5 @@
 """The slot engine: PRADA's dynamic multi-user system (Sec. 2) under a Stage 1 policy and a
-Stage 2 scheduler (DESIGN §8).
+Stage 2 scheduler (design §8).
 
 Time runs in slots of length dt; n_t ~ Poisson(lambda) tasks arrive in slot t (eq. 1). A task
 is active in the slot it arrives and in the first slot that starts at or after each of its
@@ -18,7 +18,7 @@ candidates therefore run locally back to back, and the engine jumps over them: i
 only at its next candidate step (or books its completion), which is what makes a run of
 thousands of slots cheap.
 
-Readings (DESIGN §4, §8):
+Readings (design §4, §8):
 
 - Stage 2 is handed, per candidate: c_i, the coarse advantage ``g_ik - beta (TL - TS)`` as
   ``Q(x,1) - Q(x,0)`` (eqs. 20-22 under the quality surrogate: an oracle value estimate, where
@@ -28,7 +28,7 @@ Readings (DESIGN §4, §8):
 - The bandwidth budget B is per slot, as in the per-slot problem (28): the immediate uploads
   decided in a slot share B, and those of the next slot get a whole B again even if earlier
   uploads are still running. A queued request uploads at B_ref (= B unless set) without taking
-  a share of B, as DESIGN §4 prices it.
+  a share of B, as design §4 prices it.
 - Delays per step (eq. 13): local TS; immediate TC = c_i / B_i and TL; queued TC = c_i / B_ref,
   the actual wait TQ, and TL. A step's processing delay is TS or TL.
 """
@@ -246,7 +246,7 @@ class Simulation:
     # --- Stage 2 ----------------------------------------------------------------------------
 
     def slot_data(self, due: list[Task], now: float) -> tuple[SlotData, list[float]]:
-        """Problem A for this slot's candidates (DESIGN §4, queue delays given), and the time
+        """Problem A for this slot's candidates (design §4, queue delays given), and the time
         each one's upload at B_ref would complete."""
         upload = []
         gain = []

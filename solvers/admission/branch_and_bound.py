@@ -1,4 +1,4 @@
-"""``exact``: branch-and-bound over the closed form of DESIGN §4 (the fast exact path).
+"""``exact``: branch-and-bound over the closed form of design §4 (the fast exact path).
 
 With queue delays fixed, every candidate that is not admitted now takes its best alternative
 (queue or local, value q_i), and the problem is a choice of the immediate set A:
@@ -164,7 +164,7 @@ def solve_closed_form(data: SlotData, time_limit: float | None = None) -> SlotAn
     "admission",
     "exact",
     exact=True,
-    description="branch-and-bound over the closed form of DESIGN §4 (best split "
+    description="branch-and-bound over the closed form of design §4 (best split "
     "B_i ~ sqrt(c_i)); proves optimality with queue.delay 'given'. With 'estimate' it "
     "iterates the queue-delay fixed point with this exact inner solve: status 'feasible', "
     "a fixed point, not a proven optimum",

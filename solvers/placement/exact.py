@@ -27,7 +27,7 @@ MIP_GAP = Option("mip_gap", float, 1e-6, "relative gap at which HiGHS stops and 
     "placement",
     "exact",
     exact=True,
-    description="MILP of eq. (2) / the DESIGN §6 cut cost with (2a), (2b), pins and the "
+    description="MILP of eq. (2) / the design §6 cut cost with (2a), (2b), pins and the "
     "compute bound, in Pyomo, solved by HiGHS; reports the proven lower bound",
     options=(CUT, MIP_GAP),
     requires=("pyomo", "highspy"),
