@@ -1,14 +1,23 @@
 """Package discovery for the one-namespace layout (design §2).
 
 The top-level folders ``models/`` and ``solvers/`` are installed as ``opt_offload.models`` and
-``opt_offload.solvers``. pyproject.toml cannot express "find the subpackages of a remapped
-folder", so this file computes the package list; everything else lives in pyproject.toml.
+``opt_offload.solvers``, and ``instances/`` and ``data/`` (with their files) as
+``opt_offload.instances`` and ``opt_offload.data``. pyproject.toml cannot express "find the
+subpackages of a remapped folder", so this file computes the package list; everything else
+lives in pyproject.toml.
 Both an editable install and a built wheel honour the mapping (tests/test_packaging.py).
 """
 
 from setuptools import find_packages, setup
 
-REMAPPED = {"opt_offload.models": "models", "opt_offload.solvers": "solvers"}
+REMAPPED = {
+    "opt_offload.models": "models",
+    "opt_offload.solvers": "solvers",
+    # shipped files (opt_offload.shipped): instances and data install with the package
+    "opt_offload.instances": "instances",
+    "opt_offload.data": "data",
+}
+SHIPPED_FILES = {"opt_offload.instances": ["*/*.json"], "opt_offload.data": ["*/*"]}
 
 
 def remapped_packages(prefix: str, folder: str) -> list[str]:
@@ -19,4 +28,8 @@ packages = find_packages(include=["opt_offload", "opt_offload.*"])
 for prefix, folder in REMAPPED.items():
     packages += remapped_packages(prefix, folder)
 
-setup(packages=packages, package_dir={"opt_offload": "opt_offload", **REMAPPED})
+setup(
+    packages=packages,
+    package_dir={"opt_offload": "opt_offload", **REMAPPED},
+    package_data=SHIPPED_FILES,
+)

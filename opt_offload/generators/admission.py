@@ -26,6 +26,7 @@ from ..prada import (
     TABLE2,
     TABLE3_BANDWIDTH_HZ,
 )
+from ..errors import lookup
 from ..schemas import AdmissionInstance
 from . import register_generator
 
@@ -229,18 +230,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flops", choices=("architecture", "paper"), default="architecture")
 
 
-def settings_from(args: argparse.Namespace) -> SlotSettings:
-    bandwidth = TABLE3_BANDWIDTH_HZ if args.bandwidth == "table3" else BINDING_BANDWIDTH_HZ
-    return SlotSettings(
-        candidates=args.candidates,
-        case=args.case,
-        bandwidth_hz=bandwidth,
-        beta=args.beta,
-        mean_snr_db=args.mean_snr_db,
-        outage=args.outage,
-        queue=args.queue,
-        flops=args.flops,
+BANDWIDTHS = {"table3": TABLE3_BANDWIDTH_HZ, "binding": BINDING_BANDWIDTH_HZ}
+
+
+def generate_admission(
+    *,
+    candidates: int = 8,
+    case: str = "any",
+    bandwidth: str = "table3",
+    beta: float = BETA_PER_S,
+    mean_snr_db: float = MEAN_SNR_DB,
+    outage: bool = False,
+    queue: str = "given",
+    flops: str = "architecture",
+    seed: int = 0,
+) -> AdmissionInstance:
+    """One slot of PRADA Stage 2 at the Table 3 settings, the instance that
+    ``opt-offload generate admission`` writes for the same arguments (same bytes).
+
+    ``case`` forces a case of Theorem 2 (``any``, ``abundant``, ``competitive``,
+    ``server-full``); ``bandwidth`` is ``table3`` (B = 4e7 Hz) or ``binding`` (4e5 Hz, where
+    uploads cost as much as the gains); ``queue`` is ``given`` or ``estimate``; ``flops`` is the
+    FLOP count behind the server times, ``architecture`` or eq. (16) as printed (``paper``).
+    """
+    bandwidth_hz = lookup(BANDWIDTHS, bandwidth, "--bandwidth: bandwidth")
+    settings = SlotSettings(
+        candidates=candidates,
+        case=case,
+        bandwidth_hz=bandwidth_hz,
+        beta=beta,
+        mean_snr_db=mean_snr_db,
+        outage=outage,
+        queue=queue,
+        flops=flops,
     )
+    return generate_slot(settings, seed)
 
 
 @register_generator(
@@ -249,4 +273,14 @@ def settings_from(args: argparse.Namespace) -> SlotSettings:
     add_arguments=add_arguments,
 )
 def build(args: argparse.Namespace) -> AdmissionInstance:
-    return generate_slot(settings_from(args), args.seed)
+    return generate_admission(
+        candidates=args.candidates,
+        case=args.case,
+        bandwidth=args.bandwidth,
+        beta=args.beta,
+        mean_snr_db=args.mean_snr_db,
+        outage=args.outage,
+        queue=args.queue,
+        flops=args.flops,
+        seed=args.seed,
+    )

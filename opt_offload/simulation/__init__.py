@@ -19,6 +19,8 @@ import importlib
 
 _EXPORTS = {
     "RunResult": "metrics",
+    "SCHEDULERS": "schedulers",
+    "Scheduler": "schedulers",
     "SimulationConfig": "config",
     "simulate": "engine",
 }

@@ -50,7 +50,7 @@ from .metrics import RunResult, Totals, summarise
 from .policies import coarse_advantage, stage1_policy
 from .presets import task_preset
 from .quality import QualitySurrogate
-from .schedulers import stage2_scheduler
+from .schedulers import Scheduler, stage2_scheduler
 from .server import Server
 from .tasks import Channel, ComputeModel, StepDraws, draw_tasks
 
@@ -326,6 +326,23 @@ class Simulation:
         )
 
 
-def simulate(config: SimulationConfig, progress: Callable[[int], None] | None = None) -> RunResult:
-    """Run one simulation (the same config, the same result, whichever process runs it)."""
-    return Simulation(config).run(progress)
+def simulate(
+    config: SimulationConfig,
+    progress: Callable[[int], None] | None = None,
+    *,
+    scheduler: Scheduler | None = None,
+) -> RunResult:
+    """Run one simulation (the same config, the same result, whichever process runs it).
+
+    ``scheduler`` is the Stage 2 hook: a function ``(data, rng) -> (immediate, queued)`` called
+    once per slot that has candidates, with the slot's
+    :class:`~opt_offload.models.admission.SlotData` (queue delays given) and the run's
+    ``random.Random``; it returns the positions (indices into ``data``'s candidates) admitted
+    now and those queued, every other candidate running locally. It replaces the scheduler
+    named in ``config`` (see :data:`~opt_offload.simulation.schedulers.SCHEDULERS` for the
+    built-in ones, which a hook may wrap).
+    """
+    simulation = Simulation(config)
+    if scheduler is not None:
+        simulation.schedule = scheduler
+    return simulation.run(progress)
