@@ -16,6 +16,8 @@ import argparse
 import math
 from dataclasses import dataclass
 
+from ..errors import lookup
+
 # PRADA Table 3, Sec. 5 and the channel assumptions, shared with the simulation.
 from ..prada import (
     BITS_PER_TOKEN,
@@ -26,7 +28,6 @@ from ..prada import (
     TABLE2,
     TABLE3_BANDWIDTH_HZ,
 )
-from ..errors import lookup
 from ..schemas import AdmissionInstance
 from . import register_generator
 
