@@ -41,7 +41,7 @@ docs-data: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python docs/_ext/docs_data.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check opt_offload models solvers tests
+	$(BIN)/ruff check opt_offload models solvers tests docs/_ext
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis docs/_build docs/tutorials/notebooks

@@ -99,7 +99,10 @@ def model_table(name: str, model: dict) -> list[str]:
     lines = [f"## {name}", ""]
     if model.get("description"):
         lines += [cell(model["description"]), ""]
-    lines += ["| field | type | required / default | range | description |", "|---|---|---|---|---|"]
+    lines += [
+        "| field | type | required / default | range | description |",
+        "|---|---|---|---|---|",
+    ]
     for field, spec in model.get("properties", {}).items():
         need = "required" if field in required else f"`{json.dumps(spec.get('default'))}`"
         type_cell = cell(type_text(spec)).replace("\\\\|", "\\|")
