@@ -10,6 +10,7 @@ benchmark results (docs/_generated/) match the settings that `make docs-data` do
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -43,6 +44,15 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"exclude-members": "model_config, model_fields, model_computed_fields"}
 napoleon_google_docstring = False
+
+# numbers quoted in prose come from the saved results (`make docs-data`), never typed in
+_critical = json.loads((HERE / "_generated" / "sweep" / "critical.json").read_text())["critical"]
+myst_substitutions = {
+    "sweep_M_accuracy": f"{_critical['M:accuracy_surrogate']:g}",
+    "sweep_M_objective": f"{_critical['M:objective']:g}",
+    "sweep_B_accuracy": f"{_critical['B:accuracy_surrogate']:g}",
+    "sweep_B_objective": f"{_critical['B:objective']:g}",
+}
 
 programoutput_prompt_template = "$ {command}\n{output}"
 
