@@ -8,7 +8,7 @@ lives in pyproject.toml.
 Both an editable install and a built wheel honour the mapping (tests/test_packaging.py).
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
 
 REMAPPED = {
     "opt_offload.models": "models",
@@ -17,7 +17,13 @@ REMAPPED = {
     "opt_offload.instances": "instances",
     "opt_offload.data": "data",
 }
-SHIPPED_FILES = {"opt_offload.instances": ["*/*.json"], "opt_offload.data": ["*/*"]}
+# the folders of shipped files: every instance kind is a (namespace) package of its own, so that
+# setuptools knows where its JSON files go; data folders (not identifiers) travel as data
+INSTANCE_KINDS = [
+    f"opt_offload.instances.{kind}"
+    for kind in find_namespace_packages("instances", exclude=["*__pycache__*"])
+]
+SHIPPED_FILES = {kind: ["*.json"] for kind in INSTANCE_KINDS} | {"opt_offload.data": ["*/*"]}
 
 
 def remapped_packages(prefix: str, folder: str) -> list[str]:
@@ -27,6 +33,7 @@ def remapped_packages(prefix: str, folder: str) -> list[str]:
 packages = find_packages(include=["opt_offload", "opt_offload.*"])
 for prefix, folder in REMAPPED.items():
     packages += remapped_packages(prefix, folder)
+packages += INSTANCE_KINDS
 
 setup(
     packages=packages,
