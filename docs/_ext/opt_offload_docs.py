@@ -104,7 +104,12 @@ def model_table(name: str, model: dict) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for field, spec in model.get("properties", {}).items():
-        need = "required" if field in required else f"`{json.dumps(spec.get('default'))}`"
+        if field in required:
+            need = "required"
+        elif "default" in spec:
+            need = f"`{json.dumps(spec['default'])}`"
+        else:
+            need = "optional"
         type_cell = cell(type_text(spec)).replace("\\\\|", "\\|")
         lines.append(
             f"| `{field}` | {type_cell} | {need} | {cell(ranges(spec))} | "
