@@ -1,5 +1,5 @@
 """Rolling-horizon MILP for the dynamic assignment: every W seconds, the exact lexicographic
-MILP of problem B (DESIGN §5: max S, then min T) over the requests waiting then, against the
+MILP of problem B (design §5: max S, then min T) over the requests waiting then, against the
 servers' remaining budgets and their work in flight.
 
 The window instance at decision time t (readings; 003 states the static MILP only):
