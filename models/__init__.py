@@ -1,4 +1,4 @@
-"""Formulations only (DESIGN §2): functions ``instance -> Pyomo ConcreteModel / cvxpy.Problem``.
+"""Formulations only (design §2): functions ``instance -> Pyomo ConcreteModel / cvxpy.Problem``.
 
 Installed as ``opt_offload.models``.
 """

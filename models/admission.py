@@ -1,8 +1,8 @@
-"""Problem A, per-slot admission with bandwidth (DESIGN §4, PRADA eq. 28), as formulations.
+"""Problem A, per-slot admission with bandwidth (design §4, PRADA eq. 28), as formulations.
 
 Three statements of the same problem, all built from one :class:`SlotData`:
 
-- the closed form for a fixed uploading set S (DESIGN §4): the best split is
+- the closed form for a fixed uploading set S (design §4): the best split is
   ``B_i = B sqrt(c_i) / sum_{j in S} sqrt(c_j)`` and the communication penalty is
   ``beta (sum_{i in S} sqrt(c_i))^2 / B`` (:func:`split_bandwidth`, :func:`slot_value`);
   S is the immediate set A with ``queue.upload = priced`` and A with the queued set Q with
@@ -97,7 +97,7 @@ class SlotData:
         return set(immediate) | set(queued) if self.shared else set(immediate)
 
 
-# --- the closed form (DESIGN §4) -----------------------------------------------------------
+# --- the closed form (design §4) -----------------------------------------------------------
 
 
 def split_bandwidth(data: SlotData, uploading: Collection[int]) -> dict[int, float]:
@@ -116,7 +116,7 @@ def communication_penalty(data: SlotData, uploading: Collection[int]) -> float:
 
 
 def slot_value(data: SlotData, immediate: Collection[int], queued: Collection[int]) -> float:
-    """Objective of DESIGN §4 (constants dropped) for these sets with the best split."""
+    """Objective of design §4 (constants dropped) for these sets with the best split."""
     return (
         sum(data.gain[i] for i in immediate)
         + sum(data.queue_value(i) for i in queued)
@@ -128,7 +128,7 @@ def slot_value(data: SlotData, immediate: Collection[int], queued: Collection[in
 
 
 def pyomo_model(data: SlotData):
-    """The MILP of DESIGN §4 with ``t_i >= c_i x_i / B_i`` left to tangent cuts.
+    """The MILP of design §4 with ``t_i >= c_i x_i / B_i`` left to tangent cuts.
 
     Components: ``immediate[i]`` (x_i), ``queued[i]`` (y_i), ``bandwidth[i]`` (B_i, MHz),
     ``upload_ms[i]`` (t_i), and the ConstraintList ``cuts``, which starts with one tangent per
@@ -240,7 +240,7 @@ class CvxpyAdmission:
 
 
 def cvxpy_problem(data: SlotData) -> CvxpyAdmission:
-    """DESIGN §4 as a MISOCP: ``quad_over_lin(sqrt(c_i) z_i, B_i) <= t_i`` is the rotated
+    """design §4 as a MISOCP: ``quad_over_lin(sqrt(c_i) z_i, B_i) <= t_i`` is the rotated
     cone ``t_i B_i >= c_i z_i^2``, the perspective of c_i / B_i, with z_i = x_i (or
     x_i + y_i when queued uploads share the band)."""
     import cvxpy as cp

@@ -1,11 +1,11 @@
-"""Problem B, edge/cloud assignment (DESIGN §5; 003 paper eq. 1, 1a-1e, Appendix 7-11) as a
+"""Problem B, edge/cloud assignment (design §5; 003 paper eq. 1, 1a-1e, Appendix 7-11) as a
 MILP, in Pyomo and in CVXPY.
 
 Variables: ``x[p]`` for each candidate pair p = (task i, server j), 1 when i runs on j, and,
 when the placement is free, ``y[q]`` for each (edge j, model k) that fits the edge's storage,
 1 when k is deployed on j (the cloud hosts every model, so it has no y).
 
-Only pairs that can ever be feasible get an x (DESIGN §5): (1e) is applied by leaving out the
+Only pairs that can ever be feasible get an x (design §5): (1e) is applied by leaving out the
 pairs with Ltrans_ij + Lcomp_ij > L_max, and a pair is also left out when its model can never
 be on the server (a fixed placement without it, or a model larger than the edge's storage) or
 when the task alone exceeds the server's budget (1d). A fixed placement is therefore applied
@@ -258,7 +258,7 @@ class AssignmentData:
             raise ValueError(f"strict instance with unservable tasks: {', '.join(missing)}")
 
     def decisions(self, x: np.ndarray, y: np.ndarray | None) -> dict:
-        """0/1 values (up to the solver's tolerance) as instance decisions (DESIGN §9):
+        """0/1 values (up to the solver's tolerance) as instance decisions (design §9):
         ``{"tasks": {task: server or None}, "placement": {edge: [models]}}``."""
         instance = self.instance
         tasks: dict = {t.id: None for t in instance.tasks}

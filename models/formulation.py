@@ -1,5 +1,5 @@
 """What every formulation returns: the model, its sense, its problem class and a decoder
-(DESIGN §2: formulation -> backend -> result).
+(design §2: formulation -> backend -> result).
 
 A backend (``opt_offload.solvers.backends``) takes a :class:`Formulation`, solves ``model``
 and calls ``decode()`` to read the solved variables back as instance decisions; it never

@@ -1,4 +1,4 @@
-"""Problem C, tensor placement (DESIGN §6; 003 paper eqs. 2, 2a-2b) as a MILP, in Pyomo and
+"""Problem C, tensor placement (design §6; 003 paper eqs. 2, 2a-2b) as a MILP, in Pyomo and
 in CVXPY.
 
 Variables ``x[p, d] = 1`` when tensor p sits on device d. Constraints: (2b) one device per
@@ -8,7 +8,7 @@ tensor, (2a) memory, pinned tensors, and the optional compute-balance bound
 - ``paper``, eq. (2): ``x_{p,d1} (1 - x_{p,d2})`` is, under (2b), ``x_{p,d1}`` for d2 != d1, so
   the product linearises exactly to ``sum_{p,d} cost[p, d] x[p, d]`` with
   ``cost[p, d] = sum_{d2 != d} Acc(p, d, d2) Size(p) / B(d, d2)`` (the evaluator's reading);
-- ``graph``, the cut cost of DESIGN §6: ``sum_(u,v) sum_{d1 != d2} bytes(u, v) / B(d1, d2)
+- ``graph``, the cut cost of design §6: ``sum_(u,v) sum_{d1 != d2} bytes(u, v) / B(d1, d2)
   z[e, d1, d2]`` with z the indicator of "u on d1 and v on d2". Two linearisations:
   ``pairwise`` is the textbook ``z >= x[u, d1] + x[v, d2] - 1``; ``marginal`` (default) makes
   ``z[e, ., .]`` a joint distribution whose marginals are ``x[u, .]`` and ``x[v, .]``
@@ -187,7 +187,7 @@ def add_cut_variables(model, data: PlacementData, cut: Cut) -> None:
 
 
 def graph_objective(model, data: PlacementData):
-    """DESIGN §6: bytes crossing from d1 to d2 over B(d1, d2)."""
+    """design §6: bytes crossing from d1 to d2 over B(d1, d2)."""
     rate = data.seconds_per_byte
     return sum(
         nbytes * rate[d1, d2] * model.z[e, d1, d2]

@@ -1,4 +1,4 @@
-"""Heuristic-versus-exact comparison on the same instances (DESIGN §2).
+"""Heuristic-versus-exact comparison on the same instances (design §2).
 
 Every solver's objective comes from the shared evaluator; the gap of a solver to the reference
 (by default the first exact solver listed) is ``(reference - value) / max(|reference|, eps)``
@@ -13,6 +13,7 @@ holds no solution, and then there is no gap.
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -118,6 +119,37 @@ def compare_all(
     for source, instance in progress(list(instances)):
         rows += compare_instance(source, instance, solvers, **kwargs)
     return rows
+
+
+def compare(
+    instances: Iterable[Instance | str | os.PathLike],
+    solvers: Sequence[str],
+    *,
+    reference: str | None = None,
+    time_limit: float | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[ComparisonRow]:
+    """Every solver on every instance (objects, or paths to instance files), each answer
+    judged by the problem's evaluator and measured against ``reference`` (by default the
+    first exact solver of ``solvers``): one :class:`ComparisonRow` per (instance, solver), as
+    ``opt-offload compare`` prints them. ``options`` maps a solver name to its options;
+    :func:`aggregate` summarises the rows per solver.
+
+    >>> from opt_offload import compare, shipped
+    >>> rows = compare([shipped("instances/admission/hand-three.json")], ["exact", "all-local"])
+    >>> [(row.solution.solver, row.gap) for row in rows]
+    [('exact', 0.0), ('all-local', 1.0)]
+    """
+    from .io import load_instance
+
+    named = [
+        (str(item), load_instance(item)) if isinstance(item, str | os.PathLike) else
+        (item.name, item)
+        for item in instances
+    ]
+    return compare_all(
+        named, solvers, reference=reference, time_limit=time_limit, options=options
+    )
 
 
 def aggregate(rows: Sequence[ComparisonRow]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Errors the package raises for bad input, each carrying one line per problem (DESIGN §9)."""
+"""Errors the package raises for bad input, each carrying one line per problem (design §9)."""
 
 from __future__ import annotations
 

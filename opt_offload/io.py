@@ -1,4 +1,4 @@
-"""Reading instance files and writing results (DESIGN §9).
+"""Reading instance files and writing results (design §9).
 
 Bad input never escapes as a traceback: every problem becomes one line that names the file and
 the JSON path of the field, collected in an :class:`~opt_offload.errors.InputError`.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # --- Table 3 -----------------------------------------------------------------------------------
 CAPACITY = 9  # M, maximum parallel capacity of the server
-TABLE3_BANDWIDTH_HZ = 4e7  # B, "bit/s" in the table, used as Hz in eq. (4) (DESIGN §3)
+TABLE3_BANDWIDTH_HZ = 4e7  # B, "bit/s" in the table, used as Hz in eq. (4) (design §3)
 ARRIVAL_RATE = 3.0  # lambda, new tasks per slot (eq. 1)
 SLOT_S = 1e-3  # Delta t, the slot length
 

@@ -1,4 +1,4 @@
-"""Queue delays on the M server slots by list scheduling (DESIGN §4, PRADA Sec. 4.2.5).
+"""Queue delays on the M server slots by list scheduling (design §4, PRADA Sec. 4.2.5).
 
 Shared by the admission evaluator (mode ``estimate``) and by the solvers that iterate the
 paper's fixed point, so that both price a queued request the same way.

@@ -1,4 +1,4 @@
-"""The one entry point from an instance to a judged Solution (DESIGN §2).
+"""The one entry point from an instance to a judged Solution (design §2).
 
 Solvers return decisions, a termination and perhaps a bound; the objective and feasibility of
 those decisions come from the problem's evaluator, never from the solver's own bookkeeping.

@@ -1,4 +1,4 @@
-"""The feasibility tolerance the evaluators, formulations and heuristics share (DESIGN §2).
+"""The feasibility tolerance the evaluators, formulations and heuristics share (design §2).
 
 Constraints hold up to this relative tolerance, so that a solver's floating-point answer
 exactly at a capacity is not called infeasible; the pre-filters of the formulations and the

@@ -1,4 +1,4 @@
-"""How to solve (DESIGN §2): exact backends and heuristics, one module each.
+"""How to solve (design §2): exact backends and heuristics, one module each.
 
 Installed as ``opt_offload.solvers``. Importing a kind's subpackage (``admission``,
 ``assignment``, ``placement``) registers its solvers in :mod:`opt_offload.registry`, which

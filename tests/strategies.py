@@ -1,4 +1,4 @@
-"""Hypothesis strategies producing valid instances of every kind (DESIGN §9)."""
+"""Hypothesis strategies producing valid instances of every kind (design §9)."""
 
 from __future__ import annotations
 

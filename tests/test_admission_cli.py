@@ -1,5 +1,5 @@
 """Problem A on the command line: bad input through `opt-offload solve` with the exact solver
-(DESIGN §9), the generator, the benchmarks, and the shipped Table 3 instances."""
+(design §9), the generator, the benchmarks, and the shipped Table 3 instances."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exact admission backends against enumeration of all 3^n action vectors (DESIGN §4).
+"""Exact admission backends against enumeration of all 3^n action vectors (design §4).
 
 300 seeded generated instances with n <= 8 cover the three cases of Theorem 2, the Table 3
 band and a binding one, beta = 20 and 200, and outages; every exact backend is checked on all

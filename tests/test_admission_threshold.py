@@ -1,5 +1,5 @@
 """The threshold rules of Theorem 2 and the admission baselines: feasible, never above the
-enumerated optimum, equal to it with one candidate (DESIGN §4)."""
+enumerated optimum, equal to it with one candidate (design §4)."""
 
 from __future__ import annotations
 

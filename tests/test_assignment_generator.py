@@ -1,4 +1,4 @@
-"""The assignment generator (DESIGN §5, §7): valid, reproducible to the byte, fed by the cost
+"""The assignment generator (design §5, §7): valid, reproducible to the byte, fed by the cost
 models, and the shipped testbed instances are exactly what the command in their comment writes."""
 
 from __future__ import annotations

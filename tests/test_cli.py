@@ -1,4 +1,4 @@
-"""The command line as a user meets it (DESIGN §9): exit codes, one line per problem, no
+"""The command line as a user meets it (design §9): exit codes, one line per problem, no
 traceback, no partial output file."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The comparison driver and `opt-offload compare` (gaps on evaluator values, DESIGN §2)."""
+"""The comparison driver and `opt-offload compare` (gaps on evaluator values, design §2)."""
 
 from __future__ import annotations
 

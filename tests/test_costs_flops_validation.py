@@ -1,4 +1,4 @@
-"""The architecture FLOP count against code no one here wrote (DESIGN §7): Hugging Face
+"""The architecture FLOP count against code no one here wrote (design §7): Hugging Face
 ``transformers`` Llama (multi-head) and Qwen2 (grouped-query, with Q/K/V biases) built from
 small configs with random weights, counted by ``torch.utils.flop_counter.FlopCounterMode``.
 

@@ -1,4 +1,4 @@
-"""Latency models (DESIGN §7): eqs. (17)-(18), the roofline, weight and KV bytes, the learned
+"""Latency models (design §7): eqs. (17)-(18), the roofline, weight and KV bytes, the learned
 delay predictor D_psi and the calibration that fits it."""
 
 from __future__ import annotations

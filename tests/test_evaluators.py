@@ -1,4 +1,4 @@
-"""The three evaluators on hand-computed examples, and their properties (DESIGN §4-§6)."""
+"""The three evaluators on hand-computed examples, and their properties (design §4-§6)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,22 @@
-"""The teaching notebooks (``notebooks/*.ipynb``) run top to bottom, with the hidden solutions of
-their exercises run too, each in under two minutes (issue 8).
+"""The teaching notebooks (``notebooks/*.ipynb``) run top to bottom with the hidden solutions of
+their exercises, and each asserts its own key results (a ``## Key results`` cell), so a notebook
+fails when a claim it makes stops holding, not only when it crashes.
 
-A notebook runs in a fresh kernel of this interpreter, with ``notebooks/`` as its working
-directory (as Jupyter starts it), so shipped instances are found at ``../instances``. A
-solution is the ``python`` code block inside a ``<details><summary>Solution</summary>`` block
-of a markdown cell; it runs as a code cell right after that cell, so a solution that no longer
-works fails the test like any other cell.
+A notebook runs in a fresh kernel of this interpreter, from a temporary working directory (not
+``notebooks/``): the shipped files are found through the package (``opt_offload.shipped``), as
+they are for a user who opens a notebook from anywhere or from an installed wheel. A solution is
+every ``python`` code block inside a ``<details><summary>Solution</summary> ... </details>``
+block of a markdown cell, prose before or between the blocks allowed; it runs as a code cell
+right after that cell, so a solution that no longer works fails the test like any other cell.
+
+Time: no wall-time assertion (a loaded machine must not fail the suite); the per-cell timeout
+only stops a hung kernel, and it scales with OPT_OFFLOAD_NOTEBOOK_TIMEOUT_S (default 600 s).
 """
 
 from __future__ import annotations
 
+import os
 import re
-import time
 
 import nbclient
 import nbformat
@@ -21,10 +26,14 @@ from ipykernel import kernelspec
 from .conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-BUDGET_S = 120.0  # the issue: each notebook runs in under two minutes here
-SOLUTION = re.compile(
-    r"<details>\s*<summary>\s*Solution\s*</summary>\s*```python\n(.*?)```\s*</details>", re.S
-)
+CELL_TIMEOUT_S = float(os.environ.get("OPT_OFFLOAD_NOTEBOOK_TIMEOUT_S", "600"))
+DETAILS = re.compile(r"<details>\s*<summary>\s*Solution\s*</summary>(.*?)</details>", re.S)
+CODE = re.compile(r"```python\n(.*?)```", re.S)
+
+
+def solutions(markdown: str) -> list[str]:
+    """The code of every hidden solution in a markdown cell, in order."""
+    return [code for body in DETAILS.findall(markdown) for code in CODE.findall(body)]
 
 
 def with_solutions(notebook):
@@ -33,7 +42,7 @@ def with_solutions(notebook):
     for cell in notebook.cells:
         cells.append(cell)
         if cell.cell_type == "markdown":
-            cells += [nbformat.v4.new_code_cell(code) for code in SOLUTION.findall(cell.source)]
+            cells += [nbformat.v4.new_code_cell(code) for code in solutions(cell.source)]
     notebook.cells = cells
     return notebook
 
@@ -53,28 +62,52 @@ def test_the_notebooks_are_there_and_numbered():
     assert all(re.fullmatch(r"\d\d-[a-z0-9-]+\.ipynb", name) for name in names), names
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_states_its_key_results_and_finds_files_through_the_package(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert any(
+        c.cell_type == "markdown" and c.source.startswith("## Key results") for c in notebook.cells
+    ), f"{path.name} has no '## Key results' section"
+    assert "assert " in code
+    assert '"../' not in code, f"{path.name} reaches files by a relative path"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_with_its_solutions(path, this_interpreter_kernel):
+def test_notebook_runs_with_its_solutions(path, this_interpreter_kernel, tmp_path):
     notebook = with_solutions(nbformat.read(path, as_version=4))
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
     client = nbclient.NotebookClient(
         notebook,
         kernel_name=this_interpreter_kernel,
-        timeout=BUDGET_S,  # per cell
-        resources={"metadata": {"path": str(path.parent)}},
+        timeout=CELL_TIMEOUT_S,
+        resources={"metadata": {"path": str(workdir)}},
     )
-    start = time.perf_counter()
     client.execute()  # raises CellExecutionError, naming the cell, on any error
-    elapsed = time.perf_counter() - start
-    assert elapsed < BUDGET_S, f"{path.name} took {elapsed:.0f} s (budget {BUDGET_S:.0f} s)"
 
 
-def test_solutions_are_found():
+def test_solutions_are_found_with_prose_before_and_between_blocks():
     markdown = (
         "**1.** Do it.\n\n<details><summary>Solution</summary>\n\n"
-        "```python\nx = 1\n```\n\n</details>"
+        "```python\nx = 1\n```\n\n</details>\n\n**2.** Again.\n\n"
+        "<details><summary>Solution</summary>\n\nFirst, why.\n\n```python\ny = 2\n```\n\n"
+        "Then more.\n\n```python\nz = 3\n```\n\n</details>"
     )
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(markdown)])
     cells = with_solutions(notebook).cells
-    assert [c.cell_type for c in cells] == ["markdown", "code"]
-    assert cells[1].source == "x = 1\n"
+    assert [c.cell_type for c in cells] == ["markdown", "code", "code", "code"]
+    assert [c.source for c in cells[1:]] == ["x = 1\n", "y = 2\n", "z = 3\n"]
+
+
+def test_every_solution_of_the_shipped_notebooks_is_found():
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "markdown":
+                continue
+            blocks = DETAILS.findall(cell.source)
+            with_code = [b for b in blocks if "```python" in b]
+            assert len(solutions(cell.source)) >= len(with_code), path.name
+    notebook_03 = nbformat.read(REPO / "notebooks" / "03-edge-cloud-assignment.ipynb", 4)
+    assert sum(len(solutions(c.source)) for c in notebook_03.cells) == 3

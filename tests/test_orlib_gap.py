@@ -1,5 +1,5 @@
 """OR-Library GAP: the importer (parser, conversion, command line) and the regression of both
-assignment formulations against the published optima (DESIGN §5: the strict variant with fixed
+assignment formulations against the published optima (design §5: the strict variant with fixed
 placement and no QoS is the GAP)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One import namespace (DESIGN §2): models/ and solvers/ install as opt_offload.models and
+"""One import namespace (design §2): models/ and solvers/ install as opt_offload.models and
 opt_offload.solvers, from an editable install and from a built wheel."""
 
 from __future__ import annotations
@@ -41,7 +41,17 @@ def test_built_wheel_contains_and_imports_the_namespace(tmp_path):
     # Build from a copy so that the build leaves nothing (build/, *.egg-info) in the checkout.
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "setup.py", "README.md", "opt_offload", "models", "solvers"):
+    for name in (
+        "pyproject.toml",
+        "setup.py",
+        "README.md",
+        "LICENSE",
+        "opt_offload",
+        "models",
+        "solvers",
+        "instances",
+        "data",
+    ):
         if (REPO / name).is_dir():
             ignore = shutil.ignore_patterns("__pycache__")
             shutil.copytree(REPO / name, source / name, ignore=ignore)
@@ -71,9 +81,14 @@ def test_built_wheel_contains_and_imports_the_namespace(tmp_path):
         "opt_offload/solvers/__init__.py",
         "opt_offload/solvers/admission/baselines.py",
         "opt_offload/cli/__init__.py",
+        "opt_offload/instances/admission/hand-three.json",
+        "opt_offload/data/orlib-gap/gap1.txt",
+        "opt_offload/data/orlib-gap/PROVENANCE.md",
     ):
         assert expected in names
-    assert not any(n.startswith(("models/", "solvers/", "tests/")) for n in names)
+    assert not any(
+        n.startswith(("models/", "solvers/", "tests/", "instances/", "data/")) for n in names
+    )
 
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -84,3 +99,10 @@ def test_built_wheel_contains_and_imports_the_namespace(tmp_path):
     models, solvers = result.stdout.split()
     assert models == str(site / "opt_offload" / "models" / "__init__.py")
     assert solvers == str(site / "opt_offload" / "solvers" / "__init__.py")
+
+    found = run_isolated(
+        f"import sys; sys.path.insert(0, {str(site)!r}); from opt_offload import shipped; "
+        "print(shipped('instances/admission/hand-three.json'))",
+        tmp_path,
+    )
+    assert found.stdout.strip() == str(site / "opt_offload/instances/admission/hand-three.json")

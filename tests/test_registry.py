@@ -1,4 +1,4 @@
-"""The solver registry and the judge that turns solver output into a Solution (DESIGN §2)."""
+"""The solver registry and the judge that turns solver output into a Solution (design §2)."""
 
 from __future__ import annotations
 

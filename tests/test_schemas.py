@@ -1,4 +1,4 @@
-"""Instance and solution schemas (DESIGN §9): what they accept, what they reject, round trips."""
+"""Instance and solution schemas (design §9): what they accept, what they reject, round trips."""
 
 from __future__ import annotations
 

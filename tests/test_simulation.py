@@ -1,4 +1,4 @@
-"""The dynamic simulation (DESIGN §8): task draws, the quality surrogate and its calibration,
+"""The dynamic simulation (design §8): task draws, the quality surrogate and its calibration,
 the server and its queue against the list-scheduling oracle, Stage 2 on the registered
 solvers' functions, and whole runs (all-local and all-server bounds, determinism, invariants).
 Runs are a few hundred slots."""

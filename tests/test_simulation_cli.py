@@ -1,4 +1,4 @@
-"""`opt-offload simulate`, `opt-offload sweep` and `opt-offload bench simulation` (DESIGN §9):
+"""`opt-offload simulate`, `opt-offload sweep` and `opt-offload bench simulation` (design §9):
 outputs, the surrogate label, bad input, files written."""
 
 from __future__ import annotations

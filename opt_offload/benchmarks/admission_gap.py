@@ -4,7 +4,7 @@ exact optimum on generated instances, by case of Theorem 2 (the issue's gap stud
 Instances are generated at the Table 3 settings with the case forced in turn (abundant,
 competitive, server full, any), the Table 3 and the binding band alternating, one candidate in
 outage in every fifth, and n cycling over 1..``--max-candidates`` (at most M = 9 when
-abundant). Every solver is judged by the evaluator; the gap is DESIGN §2's
+abundant). Every solver is judged by the evaluator; the gap is design §2's
 ``(exact - value) / max(|exact|, eps)``. The case reported is the one the threshold rules see
 (candidates in outage do not compete for slots, so a forced 'competitive' slot may be abundant).
 

@@ -2,7 +2,7 @@
 lexicographic) in throughput S and total transmission latency T, per priority rule and K_q in
 {1, 4, 16}, on the shipped assignment instances and on generated ``random`` ones (issue 4).
 
-Both are judged by the shared evaluator. Gaps are DESIGN §2's relative gaps: throughput
+Both are judged by the shared evaluator. Gaps are design §2's relative gaps: throughput
 ``(S* - S) / S*``; latency ``(T - T*) / T*``, counted only where K-P-FCFS reaches S* (with fewer
 tasks served, a smaller T is no gain). "lex opt" is the share of instances where K-P-FCFS is
 lexicographically optimal (S = S* and T <= T* within 1e-9). Shipped instances are used where

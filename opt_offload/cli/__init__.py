@@ -1,4 +1,4 @@
-"""The ``opt-offload`` command (DESIGN §9).
+"""The ``opt-offload`` command (design §9).
 
 Each sub-command lives in its own module of this package exposing ``add_parser(subparsers)``;
 the parser it adds sets ``run(args) -> exit code``. Modules are found by listing the package,

@@ -1,5 +1,5 @@
 """``opt-offload calibrate``: time a small transformer on this machine and fit the delay models
-(PRADA's D_psi, Sec. 4.2.5 / 5.1.1; DESIGN §7)."""
+(PRADA's D_psi, Sec. 4.2.5 / 5.1.1; design §7)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "prada",
         help="PRADA Table 2 and the knees of Figs. 5-8, both readings of a queued upload",
         description="Simulate PRADA's Table 2 (three datasets at Table 3's settings) and sweeps "
-        "over M and B (gsm8k), with a queued request's upload priced at B_ref (DESIGN §4) and "
+        "over M and B (gsm8k), with a queued request's upload priced at B_ref (design §4) and "
         "shared with the slot's band; print each Table 2 cell and each knee of Figs. 5-8 beside "
         "the paper's with the ratio, and draw the figures with the paper's knees marked. "
         "Constants are calibrated on gsm8k only; gaokao2023en and mmlu_stem are held out. The "

@@ -1,4 +1,4 @@
-"""``opt-offload simulate``: one dynamic multi-user run of PRADA (Sec. 5, DESIGN §8)."""
+"""``opt-offload simulate``: one dynamic multi-user run of PRADA (Sec. 5, design §8)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--upload",
         default="priced",
-        help="a queued request's upload: priced (at B_ref, taking no band: DESIGN §4, "
+        help="a queued request's upload: priced (at B_ref, taking no band: design §4, "
         "Theorem 2) or shared (now, in a share of the slot's band beside the immediate "
         "admissions) (priced)",
     )

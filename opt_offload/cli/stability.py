@@ -1,6 +1,6 @@
 """``opt-offload stability``: dynamic K-Priority FCFS on an assignment instance's task mix, a
 table of arrival rate -> throughput, p95 latency, queue, bounded?; the largest bounded rate
-(bisection) against the fluid (LP) and MILP-window capacities (DESIGN §5, 003 Sec. 3.3)."""
+(bisection) against the fluid (LP) and MILP-window capacities (design §5, 003 Sec. 3.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``opt-offload validate FILE...``: check instance files against the schemas of DESIGN §9."""
+"""``opt-offload validate FILE...``: check instance files against the schemas of design §9."""
 
 from __future__ import annotations
 

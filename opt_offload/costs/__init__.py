@@ -1,4 +1,4 @@
-"""Cost models (DESIGN §7): transformer configurations, FLOPs, latency, channel, sparse attention.
+"""Cost models (design §7): transformer configurations, FLOPs, latency, channel, sparse attention.
 
-Only generators and drivers import this package; solvers never do (DESIGN §2).
+Only generators and drivers import this package; solvers never do (design §2).
 """

@@ -1,5 +1,5 @@
 """Execution traces recorded on this machine, and how well each delay model predicts them
-(``opt-offload calibrate``; DESIGN §7, PRADA Sec. 4.2.5).
+(``opt-offload calibrate``; design §7, PRADA Sec. 4.2.5).
 
 A trace is the wall time of one reasoning step: ``m_new`` tokens decoded one by one after a
 context of ``m`` tokens (the prefill is not timed), the quantity eq. (16) counts and D_psi

@@ -1,4 +1,4 @@
-"""Wireless uplink (DESIGN §7, PRADA eqs. 4-5): Shannon rate, fading SNR draws, outage."""
+"""Wireless uplink (design §7, PRADA eqs. 4-5): Shannon rate, fading SNR draws, outage."""
 
 from __future__ import annotations
 

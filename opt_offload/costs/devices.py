@@ -1,4 +1,4 @@
-"""Device presets for tensor placement (DESIGN §6): memory, FLOP/s, directed link rates.
+"""Device presets for tensor placement (design §6): memory, FLOP/s, directed link rates.
 
 Every number cites where it comes from. ``bandwidth[d1][d2]`` is the rate for data moving from
 d1 to d2 (bytes/s). ``home`` is the device where requests arrive and answers leave: generators

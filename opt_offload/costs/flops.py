@@ -1,4 +1,4 @@
-"""FLOP counts of transformer inference (DESIGN §7): the paper's formulas and an
+"""FLOP counts of transformer inference (design §7): the paper's formulas and an
 architecture-exact count.
 
 ``paper_*`` are PRADA's eqs. (14)-(16) verbatim, with m the context length, o the hidden size,
@@ -129,7 +129,7 @@ def generation_flops(config: TransformerConfig, m: int, m_new: int) -> FlopBreak
 
 
 def scale_attention(breakdown: FlopBreakdown, kept_fraction: float) -> FlopBreakdown:
-    """The same computation with block-sparse attention (DESIGN §7): only the attention products
+    """The same computation with block-sparse attention (design §7): only the attention products
     shrink, to the fraction of block products a sparse kernel keeps (DAS, 003 Sec. 3.2)."""
     if not 0.0 <= kept_fraction <= 1.0:
         raise ValueError(f"kept fraction must lie in [0, 1], got {kept_fraction}")

@@ -1,4 +1,4 @@
-"""Tensor graphs of decoder-only transformers for placement (DESIGN §6).
+"""Tensor graphs of decoder-only transformers for placement (design §6).
 
 A networkx DiGraph whose nodes are tensors: weights, KV caches, activations (each activation
 node is the output of the operator that computes it, so it carries that operator's FLOP), plus

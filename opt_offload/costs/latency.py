@@ -1,4 +1,4 @@
-"""Compute latency (DESIGN §7): PRADA eqs. (17)-(18), and a roofline variant.
+"""Compute latency (design §7): PRADA eqs. (17)-(18), and a roofline variant.
 
 Eqs. (17)-(18) divide a FLOP count by the device's FLOP/s. Decoding one token reads every
 weight and the whole KV cache for a few FLOP per byte, so it is bound by memory bandwidth, not

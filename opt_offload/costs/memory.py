@@ -1,4 +1,4 @@
-"""Bytes a transformer holds and moves (DESIGN §7): weights and KV cache, for the roofline
+"""Bytes a transformer holds and moves (design §7): weights and KV cache, for the roofline
 latency model. Norm weights are counted; biases are not (TransformerConfig has none; Qwen2's
 Q/K/V biases are under 0.01% of its parameters)."""
 

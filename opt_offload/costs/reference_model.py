@@ -1,5 +1,5 @@
 """A decoder-only transformer in plain torch, built from a :class:`TransformerConfig` with random
-weights: what ``opt-offload calibrate`` times on the machine it runs on (DESIGN §7).
+weights: what ``opt-offload calibrate`` times on the machine it runs on (design §7).
 
 Llama/Qwen2 shape: RMSNorm, grouped-query attention with a KV cache, gated SiLU MLP, LM head.
 Attention is written as two matrix products (what Hugging Face calls "eager"), so

@@ -1,4 +1,4 @@
-"""One evaluator per problem (DESIGN §2): every solver's decisions are judged here."""
+"""One evaluator per problem (design §2): every solver's decisions are judged here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Evaluator of problem A, per-slot admission with bandwidth (DESIGN §4, PRADA eq. 28).
+"""Evaluator of problem A, per-slot admission with bandwidth (design §4, PRADA eq. 28).
 
 Objective (to maximise, the constants Q(x,0) - beta tau_i of eq. 27 dropped):
 
@@ -91,7 +91,7 @@ def upload_time(
 def constraint_violations(
     instance: AdmissionInstance, decisions: Mapping[str, AdmissionDecision]
 ) -> list[str]:
-    """Every constraint of DESIGN §4 the decisions break, named."""
+    """Every constraint of design §4 the decisions break, named."""
     problems = []
     bandwidth_tol = REL_TOL * instance.bandwidth_hz
     for c in instance.candidates:

@@ -1,4 +1,4 @@
-"""Evaluator of problem B, edge/cloud assignment (DESIGN §5, 003 paper eq. 1, 1a-1e).
+"""Evaluator of problem B, edge/cloud assignment (design §5, 003 paper eq. 1, 1a-1e).
 
 Decisions are ``{"tasks": {task id: server id, or None for a rejected task}, "placement":
 {edge id: [model ids]}}`` (schemas/solution.py). A fixed placement in the instance takes

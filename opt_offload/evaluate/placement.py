@@ -1,4 +1,4 @@
-"""Evaluator of problem C, tensor placement (DESIGN §6, 003 paper eqs. 2, 2a-2b).
+"""Evaluator of problem C, tensor placement (design §6, 003 paper eqs. 2, 2a-2b).
 
 Decisions map every node id to a device id. Objective (seconds, to minimise):
 
@@ -21,7 +21,7 @@ from .result import Evaluation, objective_sense
 
 
 def graph_transfer_s(instance: PlacementInstance, placement: Mapping[str, str]) -> float:
-    """The cut cost of DESIGN §6: bytes crossing devices over the directed link rate."""
+    """The cut cost of design §6: bytes crossing devices over the directed link rate."""
     total = 0.0
     for edge in instance.graph.edges:
         d1, d2 = placement[edge.source], placement[edge.target]

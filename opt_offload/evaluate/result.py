@@ -1,4 +1,4 @@
-"""The result every evaluator returns (DESIGN §2: one evaluator per problem)."""
+"""The result every evaluator returns (design §2: one evaluator per problem)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Instance generators (DESIGN §7): the only place where cost models meet instances.
+"""Instance generators (design §7): the only place where cost models meet instances.
 
 Each module of this package registers, with :func:`register_generator`, one generator per
 problem kind: a function ``build(args) -> Instance`` and the command-line arguments it takes

@@ -6,7 +6,7 @@ and -7B (PRADA Sec. 5, dimensions from :mod:`opt_offload.costs.configs`); the se
 d_i = TL_i is eq. (17) with the step FLOPs of eq. (16) (``--flops paper``) or the
 architecture-exact count (``--flops architecture``, the default); the SNR is a Rayleigh draw
 (:mod:`opt_offload.costs.channel`); contexts grow step by step as in a gsm8k solution; value
-gains are a surrogate calibrated to PRADA Table 2 (DESIGN §8). Options force each case of
+gains are a surrogate calibrated to PRADA Table 2 (design §8). Options force each case of
 Theorem 2, an outage, the number of candidates and a binding bandwidth.
 """
 
@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass
+
+from ..errors import lookup
 
 # PRADA Table 3, Sec. 5 and the channel assumptions, shared with the simulation.
 from ..prada import (
@@ -34,7 +36,7 @@ from . import register_generator
 BINDING_BANDWIDTH_HZ = 4e5
 # PRADA Table 2, gsm8k: LLM side (the pi_theta column) 93.9% vs all-SLM 85.2% accuracy, so a
 # candidate's value gain g_i = Q(x,1) - Q(x,0) is drawn exponential with mean 0.087 (surrogate,
-# DESIGN §8).
+# design §8).
 MEAN_GAIN = TABLE2["gsm8k"].accuracy_gap
 # Assumption (PRADA does not report beta): 20 /s makes Table 2's gsm8k queueing delay of 2.5 ms
 # cost 0.05, about half the mean gain, so queueing is a real trade-off.
@@ -290,18 +292,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flops", choices=("architecture", "paper"), default="architecture")
 
 
-def settings_from(args: argparse.Namespace) -> SlotSettings:
-    bandwidth = TABLE3_BANDWIDTH_HZ if args.bandwidth == "table3" else BINDING_BANDWIDTH_HZ
-    return SlotSettings(
-        candidates=args.candidates,
-        case=args.case,
-        bandwidth_hz=bandwidth,
-        beta=args.beta,
-        mean_snr_db=args.mean_snr_db,
-        outage=args.outage,
-        queue=args.queue,
-        flops=args.flops,
+BANDWIDTHS = {"table3": TABLE3_BANDWIDTH_HZ, "binding": BINDING_BANDWIDTH_HZ}
+
+
+def generate_admission(
+    *,
+    candidates: int = 8,
+    case: str = "any",
+    bandwidth: str = "table3",
+    beta: float = BETA_PER_S,
+    mean_snr_db: float = MEAN_SNR_DB,
+    outage: bool = False,
+    queue: str = "given",
+    flops: str = "architecture",
+    seed: int = 0,
+) -> AdmissionInstance:
+    """One slot of PRADA Stage 2 at the Table 3 settings, the instance that
+    ``opt-offload generate admission`` writes for the same arguments (same bytes).
+
+    ``case`` forces a case of Theorem 2 (``any``, ``abundant``, ``competitive``,
+    ``server-full``); ``bandwidth`` is ``table3`` (B = 4e7 Hz) or ``binding`` (4e5 Hz, where
+    uploads cost as much as the gains); ``queue`` is ``given`` or ``estimate``; ``flops`` is the
+    FLOP count behind the server times, ``architecture`` or eq. (16) as printed (``paper``).
+    """
+    bandwidth_hz = lookup(BANDWIDTHS, bandwidth, "--bandwidth: bandwidth")
+    settings = SlotSettings(
+        candidates=candidates,
+        case=case,
+        bandwidth_hz=bandwidth_hz,
+        beta=beta,
+        mean_snr_db=mean_snr_db,
+        outage=outage,
+        queue=queue,
+        flops=flops,
     )
+    return generate_slot(settings, seed)
 
 
 @register_generator(
@@ -310,4 +335,14 @@ def settings_from(args: argparse.Namespace) -> SlotSettings:
     add_arguments=add_arguments,
 )
 def build(args: argparse.Namespace) -> AdmissionInstance:
-    return generate_slot(settings_from(args), args.seed)
+    return generate_admission(
+        candidates=args.candidates,
+        case=args.case,
+        bandwidth=args.bandwidth,
+        beta=args.beta,
+        mean_snr_db=args.mean_snr_db,
+        outage=args.outage,
+        queue=args.queue,
+        flops=args.flops,
+        seed=args.seed,
+    )

@@ -1,5 +1,5 @@
 """``opt-offload generate assignment``: edge/cloud assignment instances from the cost models
-(DESIGN §5, §7; 003 paper eq. 1, Sec. 4.1).
+(design §5, §7; 003 paper eq. 1, Sec. 4.1).
 
 Where the numbers come from (each preset below says which are the paper's and which are ours):
 
@@ -133,7 +133,7 @@ def server_records(edges: int, horizon_s: float, storage: list[float]) -> list[d
 
 
 def workload_flop(model_index: int, prompt: int, output: int) -> float:
-    """W_i: prefill of the prompt, then decode of the output tokens (DESIGN §5)."""
+    """W_i: prefill of the prompt, then decode of the output tokens (design §5)."""
     from ..costs.configs import preset
     from ..costs.flops import generation_flops
 

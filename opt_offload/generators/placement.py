@@ -1,4 +1,4 @@
-"""``opt-offload generate placement``: a transformer's tensor graph on a device preset (DESIGN §6).
+"""``opt-offload generate placement``: a transformer's tensor graph on a device preset (design §6).
 
 The target model (a preset or a Hugging Face ``config.json``) and an optional draft model are
 turned into one speculative decoding step's tensor graph (:mod:`opt_offload.costs.graph`); the
@@ -19,7 +19,7 @@ import argparse
 
 import networkx as nx
 
-from ..costs.configs import DTYPE_BYTES, PRESETS, TransformerConfig, load_hf_config, preset
+from ..costs.configs import DTYPE_BYTES, PRESETS, load_hf_config, preset
 from ..costs.devices import DEVICE_PRESETS, DevicePreset, device_preset
 from ..costs.graph import speculative_graph
 from ..errors import InputError
@@ -69,10 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="instance name (default: from the arguments)")
 
 
-def target_config(args: argparse.Namespace) -> TransformerConfig:
-    return load_hf_config(args.config) if args.config else preset(args.model)
-
-
 def node_records(graph: nx.DiGraph, devices: list[str]) -> list[dict]:
     return [
         {
@@ -88,7 +84,13 @@ def node_records(graph: nx.DiGraph, devices: list[str]) -> list[dict]:
 
 
 def instance_document(
-    graph: nx.DiGraph, devices: DevicePreset, args: argparse.Namespace, name: str, comment: str
+    graph: nx.DiGraph,
+    devices: DevicePreset,
+    *,
+    objective: str,
+    compute_time_max_s: float | None,
+    name: str,
+    comment: str,
 ) -> dict:
     ids = [d.id for d in devices.devices]
     return {
@@ -96,7 +98,7 @@ def instance_document(
         "version": 1,
         "name": name,
         "comment": comment,
-        "objective": args.objective,
+        "objective": objective,
         "devices": [
             {"id": d.id, "memory_bytes": d.memory_bytes, "flops": d.flops} for d in devices.devices
         ],
@@ -112,8 +114,63 @@ def instance_document(
         "pinned": {
             node: devices.home for node, role in graph.nodes(data="role") if role == "input"
         },
-        "compute_time_max_s": args.compute_time_max,
+        "compute_time_max_s": compute_time_max_s,
     }
+
+
+def generate_placement(
+    *,
+    model: str = "llama2-13b",
+    config: str | None = None,
+    draft: str | None = None,
+    devices: str = "paper-testbed",
+    granularity: str = "layer",
+    objective: str = "graph",
+    dtype: str = "int8",
+    batch: int = 16,
+    context: int = 2048,
+    candidates: int = 4,
+    compute_time_max_s: float | None = None,
+    name: str | None = None,
+) -> PlacementInstance:
+    """A placement instance: the tensor graph of the ``model`` preset (or of a Hugging Face
+    ``config.json`` at ``config``), with an optional speculative ``draft``, on a device preset;
+    the instance that ``opt-offload generate placement`` writes for the same arguments."""
+    target = load_hf_config(config) if config else preset(model)
+    draft_config = preset(draft) if draft else None
+    device_set = device_preset(devices)
+    try:
+        graph = speculative_graph(
+            target,
+            draft_config,
+            batch=batch,
+            context=context,
+            candidates=candidates,
+            dtype=dtype,
+            granularity=granularity,
+        )
+    except ValueError as exc:
+        raise InputError(f"generate placement: {exc}") from None
+    graph.graph.update(granularity=granularity, dtype=dtype, batch=batch, context=context)
+    if draft_config is not None:
+        graph.graph["candidates"] = candidates
+    models = target.name + (f"+{draft_config.name}" if draft_config else "")
+    name = name or f"{models}-{granularity}-on-{device_set.name}"
+    comment = (
+        f"{models} ({dtype}), {granularity} granularity, one "
+        + (f"speculative step ({candidates} candidates)" if draft_config else "decode step")
+        + f" for {batch} sequences after {context} cached tokens, on {device_set.name}: "
+        f"{device_set.description}. Token ids pinned to {device_set.home}."
+    )
+    document = instance_document(
+        graph,
+        device_set,
+        objective=objective,
+        compute_time_max_s=compute_time_max_s,
+        name=name,
+        comment=comment,
+    )
+    return parse_instance(document, "generate placement")
 
 
 @register_generator(
@@ -122,34 +179,17 @@ def instance_document(
     add_arguments=add_arguments,
 )
 def build(args: argparse.Namespace) -> PlacementInstance:
-    target = target_config(args)
-    draft = preset(args.draft) if args.draft else None
-    devices = device_preset(args.devices)
-    try:
-        graph = speculative_graph(
-            target,
-            draft,
-            batch=args.batch,
-            context=args.context,
-            candidates=args.candidates,
-            dtype=args.dtype,
-            granularity=args.granularity,
-        )
-    except ValueError as exc:
-        raise InputError(f"generate placement: {exc}") from None
-    graph.graph.update(
-        granularity=args.granularity, dtype=args.dtype, batch=args.batch, context=args.context
-    )
-    if draft is not None:
-        graph.graph["candidates"] = args.candidates
-    models = target.name + (f"+{draft.name}" if draft else "")
-    name = args.name or f"{models}-{args.granularity}-on-{devices.name}"
-    comment = (
-        f"{models} ({args.dtype}), {args.granularity} granularity, one "
-        + (f"speculative step ({args.candidates} candidates)" if draft else "decode step")
-        + f" for {args.batch} sequences after {args.context} cached tokens, on {devices.name}: "
-        f"{devices.description}. Token ids pinned to {devices.home}."
-    )
-    return parse_instance(
-        instance_document(graph, devices, args, name, comment), "generate placement"
+    return generate_placement(
+        model=args.model,
+        config=args.config,
+        draft=args.draft,
+        devices=args.devices,
+        granularity=args.granularity,
+        objective=args.objective,
+        dtype=args.dtype,
+        batch=args.batch,
+        context=args.context,
+        candidates=args.candidates,
+        compute_time_max_s=args.compute_time_max,
+        name=args.name,
     )

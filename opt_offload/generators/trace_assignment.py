@@ -1,5 +1,5 @@
 """Assignment instances from a window of a real trace (``opt-offload import azure-llm-trace``):
-the window's requests become the tasks, on the servers of an ``assignment`` preset (DESIGN §5,
+the window's requests become the tasks, on the servers of an ``assignment`` preset (design §5,
 §7).
 
 Where the numbers come from:
@@ -36,7 +36,7 @@ LATENCY_MAX_S = 4.0
 
 
 def request_workloads(trace: Trace, model: str) -> np.ndarray:
-    """W_i of every request: prefill of its prompt plus decode of its output (DESIGN §7)."""
+    """W_i of every request: prefill of its prompt plus decode of its output (design §7)."""
     from ..costs.configs import preset
     from ..costs.flops import generation_flops_total
 

@@ -5,7 +5,7 @@ problem the number of agents m and jobs n, the cost matrix c_ij (m rows of n), t
 matrix a_ij (m rows of n) and the capacities b_i, all integers separated by white space (line
 breaks carry no meaning: mirrors wrap rows differently).
 
-Conversion (DESIGN §5: with placement fixed, QoS loose and the ``strict`` variant, problem B is
+Conversion (design §5: with placement fixed, QoS loose and the ``strict`` variant, problem B is
 the GAP, minimising):
 
 - agent i -> edge server ``agent-i`` (no cloud), hosting the one model ``gap-job`` (1 GB, its

@@ -1,4 +1,4 @@
-"""Pictures of assignments (DESIGN §5): tasks per server coloured by model, and the Pareto
+"""Pictures of assignments (design §5): tasks per server coloured by model, and the Pareto
 front of (throughput, total transmission latency)."""
 
 from __future__ import annotations

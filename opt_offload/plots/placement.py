@@ -1,4 +1,4 @@
-"""Picture of a placement: layers against devices, one panel per model (DESIGN §6).
+"""Picture of a placement: layers against devices, one panel per model (design §6).
 
 Each cell shows the share of a layer's bytes that sits on a device, so a per-layer placement is
 a set of filled cells and a per-tensor one shows how each layer is split. Nodes without a

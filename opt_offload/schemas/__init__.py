@@ -1,4 +1,4 @@
-"""Validated, immutable instance and solution data (DESIGN §9)."""
+"""Validated, immutable instance and solution data (design §9)."""
 
 from .admission import AdmissionInstance
 from .assignment import AssignmentInstance

@@ -1,4 +1,4 @@
-"""Instance schema of problem A, per-slot admission with bandwidth (DESIGN §4, §9)."""
+"""Instance schema of problem A, per-slot admission with bandwidth (design §4, §9)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class QueueModel(Strict):
     delay: Literal["given", "estimate"] = Field(
         "given",
         description="'given': TQ_i from each candidate's queue_delay_s; 'estimate': list "
-        "scheduling on the M slots (DESIGN §4)",
+        "scheduling on the M slots (design §4)",
     )
     reference_bandwidth_hz: BandwidthHz | None = Field(
         None,
@@ -76,7 +76,7 @@ class QueueModel(Strict):
     upload: Literal["priced", "shared"] = Field(
         "priced",
         description="'priced': a queued request's upload is priced at B_ref and takes no band "
-        "(DESIGN §4, the reading Theorem 2 solves); 'shared': it uploads now, sharing the "
+        "(design §4, the reading Theorem 2 solves); 'shared': it uploads now, sharing the "
         "slot's band with the immediate admissions (sum of B_i over immediate and queued "
         "<= bandwidth_hz - uplink_busy_hz), and costs beta (c_i / B_i + TQ_i)",
     )
@@ -106,7 +106,7 @@ class AdmissionInstance(Strict):
     server: Server
     bandwidth_hz: BandwidthHz = Field(
         description="B: total uplink bandwidth; the paper labels it bit/s but uses it as Hz "
-        "in R = B log2(1+SNR) (DESIGN §3)"
+        "in R = B log2(1+SNR) (design §3)"
     )
     beta: Weight = Field(description="latency weight (per second)")
     snr_threshold_db: Decibels = Field(0.0, description="gamma_th in dB: no upload below it")
@@ -131,7 +131,7 @@ class AdmissionInstance(Strict):
         raise_problems(problems)
         return self
 
-    # Derived quantities of DESIGN §4, in SI units.
+    # Derived quantities of design §4, in SI units.
 
     @property
     def available_bandwidth_hz(self) -> float:

@@ -1,4 +1,4 @@
-"""Instance schema of problem B, edge/cloud task assignment (DESIGN §5, §9)."""
+"""Instance schema of problem B, edge/cloud task assignment (design §5, §9)."""
 
 from __future__ import annotations
 

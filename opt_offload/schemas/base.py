@@ -1,4 +1,4 @@
-"""Shared pydantic configuration and field types for instances and solutions (DESIGN §9).
+"""Shared pydantic configuration and field types for instances and solutions (design §9).
 
 Every model is frozen (instances are immutable once validated), rejects unknown fields, and
 rejects NaN and infinities. Numbers carry physical ranges (the types below), wide enough for any

@@ -1,4 +1,4 @@
-"""Instance schema of problem C, tensor placement across devices (DESIGN §6, §9)."""
+"""Instance schema of problem C, tensor placement across devices (design §6, §9)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class PlacementInstance(Strict):
     comment: str | None = None
     objective: Literal["graph", "paper"] = Field(
         "graph",
-        description="graph: bytes crossing devices over the link rate (DESIGN §6); "
+        description="graph: bytes crossing devices over the link rate (design §6); "
         "paper: eq. (2) verbatim",
     )
     devices: list[Device] = Field(min_length=1)

@@ -1,4 +1,4 @@
-"""The Solution record every solver produces (DESIGN §2, §9), format ``version: 2``.
+"""The Solution record every solver produces (design §2, §9), format ``version: 2``.
 
 Two axes describe a result (after linopy's ``SolverStatus`` + ``TerminationCondition``):
 
@@ -83,7 +83,7 @@ class SolutionBase(Strict):
     status: Status = Field(description="termination: why the run ended")
     objective: float | None = Field(
         None,
-        description="the evaluator's objective of the decisions (DESIGN §2); null when "
+        description="the evaluator's objective of the decisions (design §2); null when "
         "there are no decisions",
     )
     bound: float | None = Field(

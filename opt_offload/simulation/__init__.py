@@ -1,4 +1,4 @@
-"""Dynamic multi-user simulation of PRADA (Sec. 5, DESIGN §8) and sweeps over M and B.
+"""Dynamic multi-user simulation of PRADA (Sec. 5, design §8) and sweeps over M and B.
 
 >>> from opt_offload.simulation import SimulationConfig, simulate
 >>> result = simulate(SimulationConfig(slots=300, scheduler="threshold"))
@@ -19,6 +19,8 @@ import importlib
 
 _EXPORTS = {
     "RunResult": "metrics",
+    "SCHEDULERS": "schedulers",
+    "Scheduler": "schedulers",
     "SimulationConfig": "config",
     "simulate": "engine",
 }

@@ -1,5 +1,5 @@
 """Where the slot engine's tasks come from: Poisson arrivals with drawn lengths (PRADA eq. 1,
-the preset's length ranges), or the requests of a real trace (DESIGN §8).
+the preset's length ranges), or the requests of a real trace (design §8).
 
 A source answers two questions for a chunk of slots: how many tasks arrive in each slot, and
 the lengths of those tasks (question tokens, steps, tokens per step), or None to let the preset

@@ -1,4 +1,4 @@
-"""Dynamic K-Priority FCFS on an assignment instance (003 Sec. 3.3, DESIGN §5): a
+"""Dynamic K-Priority FCFS on an assignment instance (003 Sec. 3.3, design §5): a
 discrete-event run with Poisson arrivals, and the largest arrival rate at which queues stay
 bounded, against the capacity the MILP implies.
 

@@ -22,7 +22,7 @@ from .presets import PRESETS
 from .schedulers import SCHEDULERS
 
 # How a queued request's upload is read (the admission instance's queue.upload): 'priced' at
-# B_ref without taking band (DESIGN §4, what Theorem 2 solves), or 'shared': it uploads now in
+# B_ref without taking band (design §4, what Theorem 2 solves), or 'shared': it uploads now in
 # a share of the slot's band, beside the immediate admissions.
 UPLOAD_READINGS = ("priced", "shared")
 

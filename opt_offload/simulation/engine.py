@@ -1,5 +1,5 @@
 """The slot engine: PRADA's dynamic multi-user system (Sec. 2) under a Stage 1 policy and a
-Stage 2 scheduler (DESIGN §8).
+Stage 2 scheduler (design §8).
 
 Time runs in slots of length dt; n_t ~ Poisson(lambda) tasks arrive in slot t (eq. 1). A task
 is active in the slot it arrives and in the first slot that starts at or after each of its
@@ -22,7 +22,7 @@ runs locally or after it if offloaded) is computed for a whole draw at once
 (:class:`Candidates`), so a slot's own work is one look-up per candidate, the slot's problem
 and its decisions.
 
-Readings (DESIGN §4, §8):
+Readings (design §4, §8):
 
 - Stage 2 is handed, per candidate: c_i, the coarse advantage ``g_ik - beta (TL - TS)`` as
   ``Q(x,1) - Q(x,0)`` (eqs. 20-22 under the quality surrogate: an oracle value estimate, where
@@ -35,7 +35,7 @@ Readings (DESIGN §4, §8):
   ``B - uplink_busy`` (the admission instance's ``server.uplink_busy_hz``). When they hold all
   of B nothing can be admitted now: the slot's problem is handed with no free server slot,
   which under the priced reading is the same problem (queueing needs no band).
-- Priced reading (DESIGN §4): a queued request uploads at B_ref (= B unless set) without
+- Priced reading (design §4): a queued request uploads at B_ref (= B unless set) without
   taking a share of B.
 - Delays per step (eq. 13): local TS; immediate TC = c_i / B_i and TL; queued TC = c_i / B_ref,
   the actual wait TQ, and TL. A step's processing delay is TS or TL.
@@ -60,7 +60,7 @@ from .metrics import RunResult, Totals, summarise
 from .policies import coarse_advantage, stage1_policy
 from .presets import task_preset
 from .quality import QualitySurrogate
-from .schedulers import stage2_scheduler
+from .schedulers import Scheduler, stage2_scheduler
 from .server import Server
 from .tasks import Channel, ComputeModel, StepDraws, draw_tasks
 from .trace import IMMEDIATE, LOCAL, QUEUED, Trace
@@ -306,7 +306,7 @@ class Simulation:
         return band if band > NO_BAND * self.bandwidth_mhz else None
 
     def stage2(self, slot: int, now: float, due: list[Pending]) -> None:
-        """Problem A for this slot's candidates (DESIGN §4, queue delays given), its
+        """Problem A for this slot's candidates (design §4, queue delays given), its
         decisions, and what they do to each task."""
         n = len(due)
         steps = [task[0][task[1]] for task in due]
@@ -403,6 +403,23 @@ class Simulation:
         )
 
 
-def simulate(config: SimulationConfig, progress: Callable[[int], None] | None = None) -> RunResult:
-    """Run one simulation (the same config, the same result, whichever process runs it)."""
-    return Simulation(config).run(progress)
+def simulate(
+    config: SimulationConfig,
+    progress: Callable[[int], None] | None = None,
+    *,
+    scheduler: Scheduler | None = None,
+) -> RunResult:
+    """Run one simulation (the same config, the same result, whichever process runs it).
+
+    ``scheduler`` is the Stage 2 hook: a function ``(data, rng) -> (immediate, queued)`` called
+    once per slot that has candidates, with the slot's
+    :class:`~opt_offload.models.admission.SlotData` (queue delays given) and the run's
+    ``random.Random``; it returns the positions (indices into ``data``'s candidates) admitted
+    now and those queued, every other candidate running locally. It replaces the scheduler
+    named in ``config`` (see :data:`~opt_offload.simulation.schedulers.SCHEDULERS` for the
+    built-in ones, which a hook may wrap).
+    """
+    simulation = Simulation(config)
+    if scheduler is not None:
+        simulation.schedule = scheduler
+    return simulation.run(progress)

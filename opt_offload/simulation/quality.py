@@ -1,4 +1,4 @@
-"""The quality SURROGATE: per-task success probabilities and per-step value gains (DESIGN §8).
+"""The quality SURROGATE: per-task success probabilities and per-step value gains (design §8).
 
 PRADA measures accuracy with real models and a PRM; a simulation has neither, so quality is a
 surrogate, calibrated only in expectation to Table 2, and every output that shows it says so.

@@ -1,5 +1,5 @@
 """Rolling-horizon MILP for the dynamic assignment: every W seconds, the exact lexicographic
-MILP of problem B (DESIGN §5: max S, then min T) over the requests waiting then, against the
+MILP of problem B (design §5: max S, then min T) over the requests waiting then, against the
 servers' remaining budgets and their work in flight.
 
 The window instance at decision time t (readings; 003 states the static MILP only):
@@ -207,10 +207,9 @@ def run_rolling_milp(
         if solution.decisions is None:
             no_decisions += 1
             continue
+        servers_of = solution.decisions["tasks"]  # Solution v2: task -> server or None
         assigned = {
-            w.index: solution.decisions.get(f"q{w.index}")
-            for w in chosen
-            if solution.decisions.get(f"q{w.index}")
+            w.index: servers_of[f"q{w.index}"] for w in chosen if servers_of.get(f"q{w.index}")
         }
         for item in chosen:  # FCFS on each server: ``chosen`` is in arrival order
             server_id = assigned.get(item.index)

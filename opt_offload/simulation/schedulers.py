@@ -2,7 +2,7 @@
 
 Each entry maps a slot's :class:`~opt_offload.models.admission.SlotData` (queue delays given)
 to the positions admitted now and the positions queued; every other candidate runs locally.
-The entries call the very functions the registered admission solvers run (DESIGN §4), without
+The entries call the very functions the registered admission solvers run (design §4), without
 building an AdmissionInstance per slot:
 
 - ``threshold``: PRADA's Theorem 2 with the multiplier search,
@@ -17,7 +17,7 @@ building an AdmissionInstance per slot:
 - ``all-server``: every candidate offloaded whatever it is worth, admitted now (in the order
   they became active) while a server slot is free, queued otherwise.
 
-The immediate admissions share B by the closed-form split of DESIGN §4 (B_i ~ sqrt(c_i)),
+The immediate admissions share B by the closed-form split of design §4 (B_i ~ sqrt(c_i)),
 as the registered solvers' decisions do.
 """
 

@@ -1,4 +1,4 @@
-"""Solvers of problem A, per-slot admission (DESIGN §4)."""
+"""Solvers of problem A, per-slot admission (design §4)."""
 
 from . import (  # noqa: F401  (registration side effect)
     baselines,

@@ -1,4 +1,4 @@
-"""``exact``: branch-and-bound over the closed form of DESIGN §4 (the fast exact path).
+"""``exact``: branch-and-bound over the closed form of design §4 (the fast exact path).
 
 With queue delays fixed the band goes to the uploading set S by the closed form (penalty
 ``beta (sum_{i in S} sqrt c_i)^2 / B``, B the band left by uploads in flight), and with
@@ -448,7 +448,7 @@ def solve_closed_form(data: SlotData, time_limit: float | None = None) -> SlotAn
     "admission",
     "exact",
     exact=True,
-    description="branch-and-bound over the closed form of DESIGN §4 (best split "
+    description="branch-and-bound over the closed form of design §4 (best split "
     "B_i ~ sqrt(c_i) over the uploading set; queue.upload 'priced' or 'shared'); proves "
     "optimality with queue.delay 'given'. With 'estimate' it "
     "iterates the queue-delay fixed point with this exact inner solve: status 'feasible', "

@@ -1,9 +1,9 @@
 """What every admission solver shares: decisions in instance ids, and queue-delay mode
-``estimate`` as a fixed point around an inner solve of mode ``given`` (DESIGN §4).
+``estimate`` as a fixed point around an inner solve of mode ``given`` (design §4).
 
 An inner solver takes a :class:`~opt_offload.models.admission.SlotData` (queue delays fixed)
 and returns the immediate and queued positions; the bandwidth of the immediate set is always
-the closed-form split of DESIGN §4, the best split for that set.
+the closed-form split of design §4, the best split for that set.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def solve_slot(
     time_limit: float | None = None,
     kmax: int = K_MAX,
 ) -> SolverResult:
-    """Mode ``given``: one inner solve. Mode ``estimate``: the fixed point of DESIGN §4."""
+    """Mode ``given``: one inner solve. Mode ``estimate``: the fixed point of design §4."""
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     if instance.queue.delay == "given":
         data = SlotData.from_instance(instance)

@@ -1,4 +1,4 @@
-"""``enumerate``: all 3^n action vectors of problem A (DESIGN §4), the test oracle.
+"""``enumerate``: all 3^n action vectors of problem A (design §4), the test oracle.
 
 Every vector gets the closed-form split of B over its immediate set, and its objective comes
 from the shared evaluator, so this shares no code with the other solvers beyond the split

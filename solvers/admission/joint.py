@@ -1,4 +1,4 @@
-"""``exact-joint``: the joint problem of queue-delay mode ``estimate`` (DESIGN §4), solved by a
+"""``exact-joint``: the joint problem of queue-delay mode ``estimate`` (design §4), solved by a
 search over the immediate set and the queue in arrival order, with bounds.
 
 In mode ``estimate`` a queued request's delay TQ_i is the evaluator's list schedule: queued

@@ -1,4 +1,4 @@
-"""``threshold``: the threshold rules of PRADA's Theorem 2 (DESIGN §4).
+"""``threshold``: the threshold rules of PRADA's Theorem 2 (design §4).
 
 For a bandwidth price mu (eqs. 30-32, in model units MHz and ms):
 
@@ -7,7 +7,7 @@ For a bandwidth price mu (eqs. 30-32, in model units MHz and ms):
     wbar_i   = beta TQ_i - mu B_i* = beta TQ_i - sqrt(beta c_i mu)       (32)
 
 Eq. (32) cancels the upload time of a queued request against that of an immediate one, as if a
-queued request later uploaded at B_i* too. DESIGN §4 prices a queued upload at B_ref (Remark 2's
+queued request later uploaded at B_i* too. design §4 prices a queued upload at B_ref (Remark 2's
 reference band), so with the default ``queue_upload = reference`` Appendix B's comparison of
 alpha = 2 with alpha = 1 is redone with that price:
 

@@ -1,3 +1,3 @@
-"""Solvers of problem B, edge/cloud assignment (DESIGN §5)."""
+"""Solvers of problem B, edge/cloud assignment (design §5)."""
 
 from . import baselines, exact, kpfcfs, lagrangian  # noqa: F401

@@ -1,4 +1,4 @@
-"""Why a strict assignment instance is infeasible (DESIGN §5), in words.
+"""Why a strict assignment instance is infeasible (design §5), in words.
 
 First, presolve-style from the data: tasks that no server can take at all (QoS (1e), model
 (1b)/(1c), or a workload beyond every budget (1d)). Otherwise the capacity constraints that

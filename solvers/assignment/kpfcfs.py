@@ -1,4 +1,4 @@
-"""K-Priority FCFS (003 paper Sec. 3.3.2, DESIGN §5): the look-ahead window K_q, a priority
+"""K-Priority FCFS (003 paper Sec. 3.3.2, design §5): the look-ahead window K_q, a priority
 rule, and work-conserving assignment; the static one-pass solver ``kpfcfs``.
 
 One selection function, :func:`choose`, serves the static pass here and the dynamic
@@ -134,7 +134,7 @@ def check_window(k: int) -> None:
 def static_assignment(
     instance: AssignmentInstance, k: int, rule: str
 ) -> dict[str, str | None | dict]:
-    """One pass over the tasks in file order (DESIGN §5's static use)."""
+    """One pass over the tasks in file order (design §5's static use)."""
     check_window(k)
     placement = greedy_placement(instance)
     queue = [make_job(instance, t, placement, 0.0, i) for i, t in enumerate(instance.tasks)]

@@ -1,5 +1,5 @@
 """The Pareto front of (throughput S, total transmission latency T) by the epsilon-constraint
-method (DESIGN §5): for each throughput level s, min T subject to S >= s.
+method (design §5): for each throughput level s, min T subject to S >= s.
 
 The sweep starts at S_max (one max-S solve) and walks down one level at a time. The point at
 level s may serve more than s tasks (extra tasks with zero latency cost nothing); it then
@@ -38,7 +38,7 @@ class ParetoPoint:
 
 
 def judged_point(instance: AssignmentInstance, level: int, result, wall_s: float) -> ParetoPoint:
-    """The stage result as a front point, with S and T from the evaluator (DESIGN §2)."""
+    """The stage result as a front point, with S and T from the evaluator (design §2)."""
     if result.decisions is None:
         return ParetoPoint(level, None, None, result.status, wall_s, result.bound)
     evaluation = evaluate(instance, result.decisions)

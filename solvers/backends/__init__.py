@@ -1,4 +1,4 @@
-"""Backends: one class per modelling layer x solver, in a registry by name (DESIGN §2).
+"""Backends: one class per modelling layer x solver, in a registry by name (design §2).
 
 ``get_backend(name).solve(formulation, limits, warm_start=None)`` solves a formulation of
 :mod:`opt_offload.models`; see :mod:`.base` for the contract and how a backend registers.

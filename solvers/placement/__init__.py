@@ -1,3 +1,3 @@
-"""Solvers of problem C, tensor placement (DESIGN §6)."""
+"""Solvers of problem C, tensor placement (design §6)."""
 
 from . import baselines, chain_dp, exact, kl  # noqa: F401

@@ -1,5 +1,5 @@
 """Contiguous layer partition by dynamic programming (the pipeline-parallel baseline of
-DESIGN §6).
+design §6).
 
 Tensors are grouped into stages: one per (model, layer) for nodes with a ``layer``, one per
 node otherwise. The stage graph must be a DAG; its topological order (ties in file order) is

@@ -23,7 +23,7 @@ CUT = Option(
     "placement",
     "exact",
     exact=True,
-    description="MILP of eq. (2) / the DESIGN §6 cut cost with (2a), (2b), pins and the "
+    description="MILP of eq. (2) / the design §6 cut cost with (2a), (2b), pins and the "
     "compute bound, in Pyomo, solved by HiGHS; reports the proven lower bound",
     options=(CUT, MIP_GAP_OPTION),
     requires=("pyomo", "highspy"),

@@ -1,5 +1,5 @@
 """Kernighan-Lin bisection (networkx) for two devices, the graph-partitioning baseline of
-DESIGN §6.
+design §6.
 
 KL swaps pairs of nodes between the two sides to lower the weight of the cut, keeping the
 number of nodes per side; it knows neither memory nor pins. So: the undirected weight of an
