@@ -3,8 +3,11 @@ registration alone enough for a new backend, and bounds that are bounds."""
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
+from opt_offload.cli import main
 from opt_offload.errors import InputError, SolverUnavailable
 from opt_offload.io import load_instance
 from opt_offload.models.formulation import Formulation, ProblemClass, objective_scale
@@ -167,14 +170,10 @@ def test_scip_time_limit_reads_scip_not_cvxpy():
 
 
 def test_bench_limits_rows_hold_incumbent_bound_and_gap(tmp_path):
-    from opt_offload.cli import main
-
     out = tmp_path / "limits.csv"
     code = main(
         ["bench", "limits", "--only", "placement-60", "--time-limit", "0.5", "--csv", str(out)]
     )
-    import csv
-
     rows = {r["solver"]: r for r in csv.DictReader(out.open())}
     assert code == 0 and rows["exact"]["within"] == "True"
     assert rows["exact"]["status"] in ("time-limit", "optimal")

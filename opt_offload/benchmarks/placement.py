@@ -25,8 +25,7 @@ from rich.table import Table
 
 from ..compare import ComparisonRow, compare_instance
 from ..console import console
-from ..generators.placement import add_arguments as generator_arguments
-from ..generators.placement import build
+from ..generators import generators
 from ..io import csv_text, write_text_atomic
 from ..schemas import PlacementInstance, Status
 from ..solve import solve
@@ -78,9 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def instance_for(case: Case) -> PlacementInstance:
+    spec = generators()["placement"]
     parser = argparse.ArgumentParser()
-    generator_arguments(parser)
-    return build(parser.parse_args(case.arguments))
+    spec.add_arguments(parser)
+    return spec.build(parser.parse_args(case.arguments))
 
 
 def solvers_for(instance: PlacementInstance) -> list[str]:

@@ -1,13 +1,15 @@
 """Instance generators (design §7): the only place where cost models meet instances.
 
 Each module of this package registers, with :func:`register_generator`, one generator per
-problem kind: a function ``build(args) -> Instance`` and the command-line arguments it takes
-(beyond the common ``--seed`` and ``--out``). Same arguments and seed, same instance, same bytes.
+problem kind: a function of keyword arguments returning an Instance, and the command-line
+arguments it takes (beyond the common ``--out``), each stored under its parameter's name. Same
+arguments and seed, same instance, same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +22,13 @@ class GeneratorSpec:
     kind: str
     description: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
-    build: Callable[[argparse.Namespace], Instance]
+    generate: Callable[..., Instance]
+
+    def build(self, args: argparse.Namespace) -> Instance:
+        """The instance for parsed command-line arguments: each of ``generate``'s parameters
+        read from the argument of the same name."""
+        names = inspect.signature(self.generate).parameters
+        return self.generate(**{name: getattr(args, name) for name in names})
 
 
 _GENERATORS: dict[str, GeneratorSpec] = {}
@@ -28,10 +36,10 @@ _GENERATORS: dict[str, GeneratorSpec] = {}
 
 def register_generator(
     kind: str, *, description: str, add_arguments: Callable[[argparse.ArgumentParser], None]
-) -> Callable[[Callable[[argparse.Namespace], Instance]], Callable[[argparse.Namespace], Instance]]:
-    def decorate(build):
-        _GENERATORS[kind] = GeneratorSpec(kind, description, add_arguments, build)
-        return build
+) -> Callable[[Callable[..., Instance]], Callable[..., Instance]]:
+    def decorate(generate):
+        _GENERATORS[kind] = GeneratorSpec(kind, description, add_arguments, generate)
+        return generate
 
     return decorate
 

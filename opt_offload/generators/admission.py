@@ -329,20 +329,8 @@ def generate_admission(
     return generate_slot(settings, seed)
 
 
-@register_generator(
+register_generator(
     "admission",
     description="one slot of PRADA Stage 2 at the Table 3 settings (M = 9, B = 4e7)",
     add_arguments=add_arguments,
-)
-def build(args: argparse.Namespace) -> AdmissionInstance:
-    return generate_admission(
-        candidates=args.candidates,
-        case=args.case,
-        bandwidth=args.bandwidth,
-        beta=args.beta,
-        mean_snr_db=args.mean_snr_db,
-        outage=args.outage,
-        queue=args.queue,
-        flops=args.flops,
-        seed=args.seed,
-    )
+)(generate_admission)

@@ -257,12 +257,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@register_generator(
+register_generator(
     "assignment",
     description="edge/cloud assignment: 003 testbed servers, Llama2 int8 tasks, FLOPs model",
     add_arguments=add_arguments,
-)
-def build(args: argparse.Namespace) -> AssignmentInstance:
-    return generate_assignment(
-        preset=args.preset, seed=args.seed, tasks=args.tasks, edges=args.edges, models=args.models
-    )
+)(generate_assignment)

@@ -62,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--compute-time-max",
+        dest="compute_time_max_s",
         type=number(0, 1e9, above=True),
         metavar="S",
         help="bound on each device's compute time per step (compute_time_max_s)",
@@ -173,23 +174,8 @@ def generate_placement(
     return parse_instance(document, "generate placement")
 
 
-@register_generator(
+register_generator(
     "placement",
     description="tensor placement: a transformer's tensor graph (+ draft) on a device preset",
     add_arguments=add_arguments,
-)
-def build(args: argparse.Namespace) -> PlacementInstance:
-    return generate_placement(
-        model=args.model,
-        config=args.config,
-        draft=args.draft,
-        devices=args.devices,
-        granularity=args.granularity,
-        objective=args.objective,
-        dtype=args.dtype,
-        batch=args.batch,
-        context=args.context,
-        candidates=args.candidates,
-        compute_time_max_s=args.compute_time_max,
-        name=args.name,
-    )
+)(generate_placement)
