@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -352,10 +352,16 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, flag: str = "--out"
     write_output(path, text, flag=flag)
 
 
-def save_figure(figure: Any, path: str | os.PathLike, *, dpi: int, flag: str = "--plot") -> None:
-    """A matplotlib figure in the format of the path's suffix, through :func:`write_output`."""
+def save_figure(
+    figure: Any, path: str | os.PathLike | BinaryIO, *, dpi: int, flag: str = "--plot"
+) -> None:
+    """A matplotlib figure in the format of the path's suffix, through :func:`write_output`;
+    a binary file object (``io.BytesIO``, an open file) is written into as PNG."""
     import io
 
+    if hasattr(path, "write"):
+        figure.savefig(path, format="png", dpi=dpi)
+        return
     check_output(path, flag=flag, formats=PLOT_FORMATS)
     buffer = io.BytesIO()
     figure.savefig(buffer, format=Path(path).suffix.lower().lstrip("."), dpi=dpi)

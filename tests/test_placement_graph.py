@@ -129,6 +129,9 @@ def test_generator_reads_a_hugging_face_config(tmp_path):
 def test_generator_bad_arguments_are_one_line():
     result = run_cli("generate", "placement", "--batch", "0")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == "opt-offload: generate placement: batch must be at least 1"
+    assert result.stderr.strip() == (
+        "opt-offload generate placement: argument --batch: must be >= 1 and <= 4096, got 0"
+        " (see --help)"
+    )
     result = run_cli("generate", "placement", "--devices", "nope")
     assert result.returncode == 2 and "unknown device preset 'nope'" in result.stderr

@@ -28,11 +28,18 @@ from .common import EXIT_BAD_INPUT, EXIT_INTERNAL, finite_float, internal_error_
 COUNT = number(0, 2**63 - 1, integer=True)
 
 
+class UsageError(Exception):
+    """A command line argparse refuses; :func:`main` prints it and returns 2."""
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with a usage error on one line (``opt-offload solve: --B: ...``), exit 2."""
+    """argparse with a usage error on one line (``opt-offload solve: argument --B: ...``),
+    returned by :func:`main` as exit code 2 rather than raised as ``SystemExit``, so that
+    ``main(argv)`` gives the exit code of every bad command line (``--help`` and
+    ``--version`` still exit as argparse's do)."""
 
     def error(self, message: str):
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {plain(message)} (see --help)\n")
+        raise UsageError(f"{self.prog}: {plain(message)} (see --help)")
 
 
 def command_modules() -> list[ModuleType]:
@@ -103,7 +110,11 @@ def harden_flags(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv).parse_args(argv)
+    try:
+        args = build_parser(argv).parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         return args.run(args)
     except InputError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..io import check_output, to_json, write_output
-from .common import EXIT_OK, number
+from .common import EXIT_OK
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,13 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "problems and are converted by the shift Cmax - c_ij (profit = n Cmax - T).",
     )
     gap.add_argument("file", help="the GAP file (e.g. data/orlib-gap/gap1.txt)")
-    gap.add_argument(
-        "--index",
-        type=number(1, integer=True),
-        required=True,
-        metavar="K",
-        help="problem K, from 1",
-    )
+    # the importer refuses an index outside the file's problems, naming how many it holds
+    gap.add_argument("--index", type=int, required=True, metavar="K", help="problem K, from 1")
     gap.add_argument(
         "--sense",
         choices=("max", "min"),
