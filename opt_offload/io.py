@@ -198,8 +198,11 @@ def parse_document(raw: bytes, source: str, *, yaml_syntax: bool) -> dict[str, A
         raise InputError(f"invalid YAML: {' '.join(str(exc).split())}", source) from None
     except RecursionError:
         raise InputError(f"nested deeper than the limit of {MAX_DEPTH} levels", source) from None
-    except ValueError as exc:  # an integer of more than 4300 digits
-        raise InputError(f"invalid {'YAML' if yaml_syntax else 'JSON'}: {exc}", source) from None
+    except ValueError as exc:  # Python's limit on int("...") digits (no schema number has them)
+        syntax = "YAML" if yaml_syntax else "JSON"
+        limit = sys.get_int_max_str_digits()
+        reason = f"an integer of more than {limit} digits" if "digits" in str(exc) else exc
+        raise InputError(f"invalid {syntax}: {reason}", source) from None
     if not isinstance(data, dict):
         raise InputError(f"expected an object at the top level, got {type(data).__name__}", source)
     problems = _structure_problems(data)
@@ -345,11 +348,6 @@ def write_output(
             _replace_atomically(Path(os.path.realpath(target)), raw, mode)
     except OSError as exc:
         raise InputError(f"{flag} {path}: cannot write: {exc.strerror or exc}") from None
-
-
-def write_text_atomic(path: str | os.PathLike, text: str, *, flag: str = "--out") -> None:
-    """:func:`write_output` of text (the name the package's writers have always called)."""
-    write_output(path, text, flag=flag)
 
 
 def save_figure(

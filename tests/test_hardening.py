@@ -252,6 +252,24 @@ def test_chain_dp_refuses_more_stages_than_its_limit(write_json):
     one_problem(code, err, f"above the chain-dp limit of {MAX_STAGES}")
 
 
+def test_bench_io_cases_read_solve_and_refuse_at_a_small_size(tmp_path):
+    from opt_offload.benchmarks.io import cases, run_case, within_bounds
+
+    outcomes = {name: task(*arguments) for name, task, arguments, _ in cases(tmp_path, 50)}
+    assert outcomes == {
+        "validate assignment, 50 tasks": "valid assignment",
+        "validate admission, 50 candidates": "valid admission",
+        "validate placement, 50 nodes": "valid placement",
+        "threshold, 50 candidates": "threshold: feasible",
+        "chain-dp, 50 nodes in 200 layers": "chain-dp: feasible",
+        "validate /dev/zero": "refused: larger than the limit of 268435456 bytes",
+    }
+    *_, (_, refuse, arguments, bound_s) = cases(tmp_path, 10)
+    outcome, seconds, peak = run_case(refuse, arguments, 120)  # in a fresh process
+    assert outcome.startswith("refused") and seconds >= 0 and peak > 0
+    assert not within_bounds(None, None, bound_s) and not within_bounds(1.0, 2e9, None)
+
+
 # 4. Strict reading ----------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ COLUMNS = "110"
 RESULTS: dict[str, str] = {
     "bench-admission": "opt-offload bench admission",
     "bench-admission-gap": "opt-offload bench admission-gap",
+    "bench-io": "opt-offload bench io",
     "bench-assignment-gap": "opt-offload bench assignment-gap",
     "bench-placement": "opt-offload bench placement",
     "bench-sparse-attention": "opt-offload bench sparse-attention",

@@ -164,7 +164,7 @@ def summary(rows: list[dict]) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     from ..console import console
-    from ..io import csv_text, write_text_atomic
+    from ..io import csv_text, write_output
     from ..report import records_table
 
     rows = study_rows(args)
@@ -177,6 +177,6 @@ def run(args: argparse.Namespace) -> int:
     optimal = sum(status == "optimal" for status in slots.values())
     console.print(f"reference {args.reference} proved optimal on {optimal} of {len(slots)} slots")
     if args.csv:
-        write_text_atomic(args.csv, csv_text(rows))
+        write_output(args.csv, csv_text(rows))
         console.print(f"{len(rows)} rows written to {args.csv}")
     return 0

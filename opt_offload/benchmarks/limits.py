@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ..errors import SolverUnavailable
-from ..io import csv_text, parse_instance, write_text_atomic
+from ..io import csv_text, parse_instance, write_output
 from ..registry import solvers_for
 from ..schemas import Instance
 from ..solve import solve
@@ -236,5 +236,5 @@ def run(args: argparse.Namespace) -> int:
     if late:
         console.print("over the limit: " + "; ".join(late))
     if args.csv:
-        write_text_atomic(args.csv, csv_text([{**r} for r in rows]))
+        write_output(args.csv, csv_text([{**r} for r in rows]))
     return 0 if not late else 1

@@ -26,7 +26,7 @@ from rich.table import Table
 from ..compare import ComparisonRow, compare_instance
 from ..console import console
 from ..generators import generators
-from ..io import csv_text, write_text_atomic
+from ..io import csv_text, write_output
 from ..schemas import PlacementInstance, Status
 from ..solve import solve
 from . import median_time
@@ -148,4 +148,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_csv(path: str, records: list[dict]) -> None:
-    write_text_atomic(path, csv_text(records))
+    write_output(path, csv_text(records))

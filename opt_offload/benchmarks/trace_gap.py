@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from ..cli.simulate import progress_bar
-    from ..io import csv_text, write_text_atomic
+    from ..io import csv_text, write_output
     from ..report import records_table
 
     check(args)
@@ -106,6 +106,6 @@ def run(args: argparse.Namespace) -> int:
     if skipped:
         wide.print(f"left out ({len(skipped)}): " + "; ".join(skipped))
     if args.csv:
-        write_text_atomic(args.csv, csv_text(rows))
+        write_output(args.csv, csv_text(rows))
         wide.print(f"{len(rows)} rows written to {args.csv}")
     return 0

@@ -8,10 +8,10 @@ period against the wall time it took.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 from ..errors import InputError
+from ..io import dumps_strict
 
 KIND = "trace-replay"
 DESCRIPTION = "trace replay speed: K-P-FCFS on a whole trace, the rolling MILP against real time"
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_milp:
         records.append(milp_record(args.trace, args.milp_window, args.milp_duration))
     if args.json:
-        print(json.dumps({"trace": args.trace, "runs": records}, indent=2))
+        print(dumps_strict({"trace": args.trace, "runs": records}, indent=2))
         return 0
     wide = Console(highlight=False, width=160)
     shown = [{k: v for k, v in r.items() if k != "target"} for r in records]

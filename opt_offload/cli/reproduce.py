@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from pathlib import Path
 
 from ..errors import InputError
-from ..io import write_text_atomic
+from ..io import dumps_strict, write_output
 from .common import console
 from .simulate import SURROGATE_NOTE, progress_bar
 
@@ -113,12 +112,12 @@ def run(args: argparse.Namespace) -> int:
         sweeps = sweep_rows(settings, executor, done)
     summary = reading_summary(sweeps, settings.readings)
     knees = knee_rows(summary, settings.readings)
-    write_text_atomic(folder / "table2.csv", csv_text(table2))
-    write_text_atomic(folder / "knees.csv", csv_text(knees))
-    write_text_atomic(folder / "sweep_summary.csv", csv_text(summary))
-    write_text_atomic(
+    write_output(folder / "table2.csv", csv_text(table2))
+    write_output(folder / "knees.csv", csv_text(knees))
+    write_output(folder / "sweep_summary.csv", csv_text(summary))
+    write_output(
         folder / "settings.json",
-        json.dumps({**settings.__dict__, "note": SURROGATE_NOTE}, indent=2, default=list) + "\n",
+        dumps_strict({**settings.__dict__, "note": SURROGATE_NOTE}, indent=2, default=list) + "\n",
     )
     figures = reproduction_figures(summary, knees, folder, settings.readings)
     print_table2(table2, settings.readings)

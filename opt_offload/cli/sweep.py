@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 from pathlib import Path
 
 from ..errors import InputError
-from ..io import write_text_atomic
+from ..io import dumps_strict, write_output
 from .common import console, number
 from .simulate import (
     BANDWIDTH,
@@ -171,13 +170,13 @@ def write_outputs(rows: list[dict], folder: Path, preset: str) -> None:
     summary = summarise_runs(rows)
     differences = paired_differences(rows)
     critical = critical_values(summary)
-    write_text_atomic(folder / "runs.csv", csv_text(rows))
-    write_text_atomic(folder / "summary.csv", csv_text(summary))
+    write_output(folder / "runs.csv", csv_text(rows))
+    write_output(folder / "summary.csv", csv_text(summary))
     if differences:
-        write_text_atomic(folder / "exact_minus_threshold.csv", csv_text(differences))
-    write_text_atomic(
+        write_output(folder / "exact_minus_threshold.csv", csv_text(differences))
+    write_output(
         folder / "critical.json",
-        json.dumps({"strategy": "prada", "critical": critical, "note": SURROGATE_NOTE}, indent=2)
+        dumps_strict({"strategy": "prada", "critical": critical, "note": SURROGATE_NOTE}, indent=2)
         + "\n",
     )
     figures = sweep_figures(summary, folder, preset)
