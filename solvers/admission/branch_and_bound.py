@@ -44,7 +44,7 @@ from opt_offload.models.admission import SlotData
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 
-from .common import K_MAX, SlotAnswer, best_alternative, solve_slot
+from .common import K_MAX, SlotAnswer, best_alternative, per_slot_of, solve_slot
 
 # Nodes whose upper bound is within this fraction of sum p_i of the incumbent are pruned.
 PRUNE_TOL = 1e-12
@@ -484,6 +484,7 @@ def branch_and_bound(data: SlotData, time_limit: float | None = None) -> SlotAns
     "iterates the queue-delay fixed point with this exact inner solve: status 'feasible', "
     "a fixed point, not a proven optimum",
     options=(Option("kmax", int, K_MAX, "most fixed-point iterations in mode 'estimate'"),),
+    per_slot=per_slot_of(solve_closed_form),
 )
 def exact(
     instance: AdmissionInstance, *, time_limit: float | None = None, kmax: int = K_MAX

@@ -14,7 +14,7 @@ from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 
 from ..backends import Limits, get_backend
-from .common import K_MAX, SlotAnswer, solve_slot
+from .common import K_MAX, InnerSolver, SlotAnswer, scheduler_of, solve_slot
 
 
 def solve_misocp(data: SlotData, limits: Limits) -> SlotAnswer:
@@ -34,6 +34,13 @@ def solve_misocp(data: SlotData, limits: Limits) -> SlotAnswer:
     )
 
 
+def misocp(mip_gap: float) -> InnerSolver:
+    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
+        return solve_misocp(data, Limits(limit, mip_gap))
+
+    return inner
+
+
 @register(
     "admission",
     "exact-cvxpy",
@@ -46,6 +53,7 @@ def solve_misocp(data: SlotData, limits: Limits) -> SlotAnswer:
         MIP_GAP_OPTION,
     ),
     requires=("cvxpy", "pyscipopt"),
+    per_slot=lambda kmax, mip_gap: scheduler_of(misocp(mip_gap)),
 )
 def exact_cvxpy(
     instance: AdmissionInstance,
@@ -54,7 +62,4 @@ def exact_cvxpy(
     kmax: int = K_MAX,
     mip_gap: float = MIP_GAP_OPTION.default,
 ) -> SolverResult:
-    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
-        return solve_misocp(data, Limits(limit, mip_gap))
-
-    return solve_slot(instance, inner, time_limit=time_limit, kmax=kmax)
+    return solve_slot(instance, misocp(mip_gap), time_limit=time_limit, kmax=kmax)

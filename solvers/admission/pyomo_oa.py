@@ -23,7 +23,7 @@ from opt_offload.registry import Option, SolverResult, gap_fraction, register
 from opt_offload.schemas import AdmissionInstance, Status
 
 from ..backends import Limits, get_backend
-from .common import K_MAX, SlotAnswer, remaining, solve_slot
+from .common import K_MAX, InnerSolver, SlotAnswer, remaining, scheduler_of, solve_slot
 
 ROUNDS = 100
 GAP = 1e-9
@@ -95,6 +95,13 @@ def solve_outer_approximation(
     )
 
 
+def outer_approximation(rounds: int, mip_gap: float) -> InnerSolver:
+    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
+        return solve_outer_approximation(data, limit, rounds=rounds, gap=mip_gap)
+
+    return inner
+
+
 @register(
     "admission",
     "exact-pyomo",
@@ -114,6 +121,7 @@ def solve_outer_approximation(
         Option("kmax", int, K_MAX, "most fixed-point iterations in mode 'estimate'"),
     ),
     requires=("pyomo", "highspy"),
+    per_slot=lambda rounds, mip_gap, kmax: scheduler_of(outer_approximation(rounds, mip_gap)),
 )
 def exact_pyomo(
     instance: AdmissionInstance,
@@ -123,7 +131,5 @@ def exact_pyomo(
     mip_gap: float = GAP,
     kmax: int = K_MAX,
 ) -> SolverResult:
-    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
-        return solve_outer_approximation(data, limit, rounds=rounds, gap=mip_gap)
-
+    inner = outer_approximation(rounds, mip_gap)
     return solve_slot(instance, inner, time_limit=time_limit, kmax=kmax)
