@@ -31,11 +31,13 @@ DEFAULT_MIP_GAP = 1e-6
 
 @dataclass(frozen=True)
 class Limits:
-    """What a solve may spend and when it may stop: ``time_limit`` seconds (None: none) and
-    the relative ``mip_gap`` at which the solver may call its incumbent optimal."""
+    """What a solve may spend and when it may stop: ``time_limit`` seconds (None: none), the
+    relative ``mip_gap`` at which the solver may call its incumbent optimal and, when given,
+    the absolute ``mip_abs_gap`` (in the model's objective units) at which it may as well."""
 
     time_limit: float | None = None
     mip_gap: float = DEFAULT_MIP_GAP
+    mip_abs_gap: float | None = None
 
     def after(self, start: float) -> Limits:
         """The same limits less the time spent since ``start`` (perf_counter); what is left
@@ -43,7 +45,7 @@ class Limits:
         if self.time_limit is None:
             return self
         left = self.time_limit - (time.perf_counter() - start)
-        return Limits(max(left, MIN_TIME_S), self.mip_gap)
+        return Limits(max(left, MIN_TIME_S), self.mip_gap, self.mip_abs_gap)
 
     @property
     def seconds(self) -> float | None:
