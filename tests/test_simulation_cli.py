@@ -46,7 +46,7 @@ def test_simulate_bad_input_exits_2_with_one_line_per_problem(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines == [
         "opt-offload: scheduler: unknown 'nope' (known: all-local, all-server, random, greedy, "
-        "exact, exact-cvxpy, exact-joint, exact-pyomo, threshold)",
+        "exact, exact-cvxpy, exact-scip, exact-joint, exact-pyomo, threshold)",
         "opt-offload: policy: unknown 'x' (known: screen, random, all)",
         "opt-offload: M: must be positive, got 0",
     ]
