@@ -216,6 +216,7 @@ class AssignmentData:
     def budget_capacity(self, j: int) -> float:
         """Omega_j in :meth:`budget_unit` (in [1, 2))."""
         return self.instance.servers[j].compute_budget_flop / self.budget_unit(j)
+
     def per_task_transmission(self, extreme) -> np.ndarray:
         """``extreme`` (np.maximum or np.minimum) of Ltrans_ij over each task's candidate
         pairs; 0 for a task without pairs."""

@@ -121,7 +121,9 @@ def solve_stage(
         return trivial_stage(instance, min_throughput)
     formulation = formulation_of(instance, stage, min_throughput, backend, tightening)
     # the limit covers building the model (and importing its layer) too
-    return solve_with(backend, formulation, Limits(time_limit, mip_gap, workers=workers).after(start))
+    return solve_with(
+        backend, formulation, Limits(time_limit, mip_gap, workers=workers).after(start)
+    )
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -187,8 +189,9 @@ def solve_lexicographic_at_once(
     stops at an absolute gap g on that objective, g = mip_gap x a lower bound on T* (the
     smallest Ltrans of as many tasks as the sequential packing serves, which S* is at least),
     so that T is proven within the relative mip_gap as in stage 2; g <= 0.5 < 1 keeps S
-    exact. Where the packing does not apply or no pair passes the pre-filter, or the answer's T is not within the gap, the
-    two stages run instead (the second in what is left of the limit)."""
+    exact. Where the packing does not apply or no pair passes the pre-filter, the two stages
+    run instead; where the answer's T is not proven within the gap, stage 2 runs from its S
+    (in what is left of the limit)."""
     from opt_offload.models.assignment import AssignmentData
 
     from .lagrangian import packed_throughput
