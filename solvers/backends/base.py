@@ -99,6 +99,8 @@ class Backend(ABC):
     # takes integer variables only (CP-SAT): refuses a MILP with continuous columns
     integer_only: ClassVar[bool] = False
     warm_start: ClassVar[bool] = False
+    # whether ``Limits.mip_abs_gap`` reaches the solver (a stopping rule that needs it asks)
+    absolute_gap: ClassVar[bool] = False
     STATUS_MAP: ClassVar[Mapping[Any, Status]]
 
     @classmethod
