@@ -190,8 +190,8 @@ def solve_lexicographic_at_once(
     smallest Ltrans of as many tasks as the sequential packing serves, which S* is at least),
     so that T is proven within the relative mip_gap as in stage 2; g <= 0.5 < 1 keeps S
     exact. Where the packing does not apply, no pair passes the pre-filter or the backend takes
-    no absolute gap (only HiGHS's does), the two stages run instead; where the answer's T is not proven within the gap, stage 2 runs from its S
-    (in what is left of the limit)."""
+    no absolute gap (only HiGHS's does), the two stages run instead; where the answer's T is
+    not proven within the gap, stage 2 runs from its S (in what is left of the limit)."""
     from opt_offload.models.assignment import AssignmentData
 
     from .lagrangian import packed_throughput
