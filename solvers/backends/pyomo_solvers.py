@@ -105,6 +105,7 @@ class PyomoLegacy(Backend):
     classes = frozenset({ProblemClass.LP, ProblemClass.MILP})
     factory: ClassVar[str]
     option_names: ClassVar[dict[str, str]]  # time, gap, threads -> the solver's own names
+    fixed_options: ClassVar[dict[str, str]] = {}
 
     # pyomo.opt's TerminationCondition -> ours, by member name (every member; tested).
     STATUS_MAP = {
@@ -117,13 +118,14 @@ class PyomoLegacy(Backend):
         "minFunctionValue": Status.TIME_LIMIT,
         "userInterrupt": Status.TIME_LIMIT,
         "resourceInterrupt": Status.TIME_LIMIT,
+        # CBC's word for a time limit reached with only a fractional point (no incumbent)
+        "intermediateNonInteger": Status.TIME_LIMIT,
         "infeasible": Status.INFEASIBLE,
         # our objectives are sums of bounded terms, so "infeasible or unbounded" is infeasible
         "infeasibleOrUnbounded": Status.INFEASIBLE,
         # a solution without a proof of optimality
         "feasible": Status.FEASIBLE,
         "locallyOptimal": Status.FEASIBLE,
-        "intermediateNonInteger": Status.ERROR,
         "minStepLength": Status.ERROR,
         "unbounded": Status.ERROR,
         "invalidProblem": Status.ERROR,
@@ -144,6 +146,7 @@ class PyomoLegacy(Backend):
         import pyomo.environ as pyo
 
         solver = pyo.SolverFactory(self.factory)
+        solver.options.update(self.fixed_options)
         names = self.option_names
         solver.options[names["gap"]] = limits.mip_gap
         if limits.time_limit is not None:
@@ -219,6 +222,8 @@ class PyomoCbc(PyomoLegacy):
     install = "a cbc executable on PATH, e.g. apt-get install coinor-cbc"
     factory = "cbc"
     option_names = {"time": "sec", "gap": "ratio", "threads": "threads"}
+    # CBC's limit counts CPU seconds unless told otherwise; the package's limits are wall time
+    fixed_options = {"timeMode": "elapsed"}
 
     @classmethod
     def missing(cls) -> list[str]:
