@@ -256,10 +256,14 @@ def printable(record: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from ..cli.common import EXIT_OK, console
     from ..report import records_table
 
     records = study(args)
+    # nine columns, never squeezed (as the assignment benchmark's wide tables)
+    wide = Console(highlight=False, width=max(console.width, 150))
     if args.csv:
         with open(args.csv, "w", newline="") as out:
             writer = csv.DictWriter(out, fieldnames=list(records[0]))
@@ -270,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
         title = f"{problem}: time to proven optimum, limit {args.time_limit:g} s, {BASE} = 1"
         labels = ("instance", "backend", "solver", "status", "published")
         table = records_table(title, [printable(r) for r in rows], labels, 4)
-        console.print(table, width=max(console.width, 120))  # nine columns: never squeezed
+        wide.print(table)
         # a refusal is the backend's, not the instance's: said once
         notes = [
             f"{r['backend']}: {r['note']}"
@@ -280,5 +284,5 @@ def run(args: argparse.Namespace) -> int:
             if r["note"]
         ]
         for note in dict.fromkeys(notes):
-            console.print(f"  {note}", soft_wrap=False)
+            console.print(f"  {note}", soft_wrap=True)
     return EXIT_OK

@@ -167,11 +167,16 @@ class PyomoLegacy(Backend):
         if found:
             with pyomo_logging_at(logging.ERROR):
                 model.solutions.load_from(results)
-        problem = results.problem
-        side = problem.upper_bound if formulation.sense == "max" else problem.lower_bound
-        bound = unscaled(finite(side), formulation)
+        bound = unscaled(self.bound(results, formulation.sense, native), formulation)
         incumbent = unscaled(finite(model_objective(model)), formulation) if found else None
         return self.result(formulation, native, found, bound, incumbent)
+
+
+    @classmethod
+    def bound(cls, results, sense: str, native: str) -> float | None:
+        """The proven bound Pyomo read from the solver's answer."""
+        problem = results.problem
+        return finite(problem.upper_bound if sense == "max" else problem.lower_bound)
 
 
 def finite(value) -> float | None:
@@ -228,3 +233,13 @@ class PyomoCbc(PyomoLegacy):
     @classmethod
     def missing(cls) -> list[str]:
         return super().missing() + ([] if shutil.which("cbc") else ["cbc (on PATH)"])
+
+    @classmethod
+    def bound(cls, results, sense: str, native: str) -> float | None:
+        """CBC minimises the negated objective of a maximisation; stopped early, its "best
+        possible" reaches Pyomo's upper bound with the sign of that minimisation (-886.2 for a
+        throughput of at most 886.2 at 1,000 tasks), so a maximisation's bound is kept only
+        when CBC proved its optimum."""
+        if sense == "max" and cls.STATUS_MAP[native] is not Status.OPTIMAL:
+            return None
+        return super().bound(results, sense, native)
