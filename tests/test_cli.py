@@ -111,7 +111,7 @@ def test_unknown_solver_and_bad_option():
     assert_bad_input(
         run_cli("solve", THREE, "--solver", "gurobi"),
         "unknown solver 'gurobi' for admission (known: all-local, random, greedy, exact, "
-        "exact-cvxpy, enumerate, exact-joint, exact-pyomo, threshold)",
+        "exact-cvxpy, exact-scip, enumerate, exact-joint, exact-pyomo, threshold)",
     )
     assert_bad_input(
         run_cli("solve", THREE, "--option", "k=4"),
