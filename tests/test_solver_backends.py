@@ -64,6 +64,21 @@ def test_native_enums_are_the_libraries_own():
     assert set(classes["scip"].native_statuses()) == scip == set(classes["pyomo-scip"].STATUS_MAP)
 
 
+def test_gurobi_statuses_reach_the_table_through_pyomo():
+    """With gurobipy importable: every GRB.Status Pyomo translates lands in the table, and the
+    proofs and limits land where they should."""
+    gurobipy = pytest.importorskip("gurobipy")
+    from pyomo.contrib.solver.solvers.gurobi.gurobi_direct import GurobiDirect
+
+    table = backend_classes()["pyomo-gurobi"].STATUS_MAP
+    through = {code: table[tc.name] for code, tc in GurobiDirect()._get_tc_map().items()}
+    grb = gurobipy.GRB
+    assert through[grb.OPTIMAL] is Status.OPTIMAL
+    assert through[grb.TIME_LIMIT] is Status.TIME_LIMIT
+    assert through[grb.INFEASIBLE] is Status.INFEASIBLE
+    assert through[grb.SUBOPTIMAL] is Status.ERROR  # no proof, and Pyomo says "unknown"
+
+
 def test_cpsat_enum_is_cp_models_own():
     pytest.importorskip("ortools")
     from ortools.sat.python import cp_model

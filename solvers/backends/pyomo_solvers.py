@@ -171,7 +171,6 @@ class PyomoLegacy(Backend):
         incumbent = unscaled(finite(model_objective(model)), formulation) if found else None
         return self.result(formulation, native, found, bound, incumbent)
 
-
     @classmethod
     def bound(cls, results, sense: str, native: str) -> float | None:
         """The proven bound Pyomo read from the solver's answer."""
