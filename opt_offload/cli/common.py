@@ -18,13 +18,13 @@ def exit_code(solution: Solution) -> int:
     return EXIT_OK if found else EXIT_NO_SOLUTION
 
 
-def parse_key_values(pairs: list[str] | None) -> dict[str, str]:
+def parse_key_values(pairs: list[str] | None, flag: str = "--option") -> dict[str, str]:
     """``["k=4", "rule=edf"]`` -> ``{"k": "4", "rule": "edf"}``."""
     options = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise InputError(f"--option {pair!r}: expected KEY=VALUE")
+            raise InputError(f"{flag} {pair!r}: expected KEY=VALUE")
         options[key.strip()] = value.strip()
     return options
 

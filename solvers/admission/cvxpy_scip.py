@@ -18,7 +18,7 @@ from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 
 from ..backends import Limits, backend_option, get_backend
-from .common import K_MAX, SlotAnswer, solve_slot
+from .common import K_MAX, InnerSolver, SlotAnswer, scheduler_of, solve_slot
 
 CVXPY_BACKEND = backend_option("cvxpy", ProblemClass.MISOCP, "cvxpy-scip")
 SCIP_BACKEND = backend_option("pyscipopt", ProblemClass.MISOCP, "scip")
@@ -46,6 +46,17 @@ def solve_misocp(
     )
 
 
+def misocp(
+    mip_gap: float,
+    backend: str,
+    formulate: Callable[[SlotData], Formulation] = cvxpy_formulation,
+) -> InnerSolver:
+    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
+        return solve_misocp(data, Limits(limit, mip_gap), backend, formulate)
+
+    return inner
+
+
 @register(
     "admission",
     "exact-cvxpy",
@@ -59,6 +70,7 @@ def solve_misocp(
         CVXPY_BACKEND,
     ),
     requires=("cvxpy",),
+    per_slot=lambda kmax, mip_gap, backend: scheduler_of(misocp(mip_gap, backend)),
 )
 def exact_cvxpy(
     instance: AdmissionInstance,
@@ -68,10 +80,7 @@ def exact_cvxpy(
     mip_gap: float = MIP_GAP_OPTION.default,
     backend: str = CVXPY_BACKEND.default,
 ) -> SolverResult:
-    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
-        return solve_misocp(data, Limits(limit, mip_gap), backend)
-
-    return solve_slot(instance, inner, time_limit=time_limit, kmax=kmax)
+    return solve_slot(instance, misocp(mip_gap, backend), time_limit=time_limit, kmax=kmax)
 
 
 @register(
@@ -87,6 +96,9 @@ def exact_cvxpy(
         SCIP_BACKEND,
     ),
     requires=("pyscipopt",),
+    per_slot=lambda kmax, mip_gap, backend: scheduler_of(
+        misocp(mip_gap, backend, scip_formulation)
+    ),
 )
 def exact_scip(
     instance: AdmissionInstance,
@@ -96,7 +108,5 @@ def exact_scip(
     mip_gap: float = MIP_GAP_OPTION.default,
     backend: str = SCIP_BACKEND.default,
 ) -> SolverResult:
-    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
-        return solve_misocp(data, Limits(limit, mip_gap), backend, scip_formulation)
-
+    inner = misocp(mip_gap, backend, scip_formulation)
     return solve_slot(instance, inner, time_limit=time_limit, kmax=kmax)

@@ -26,7 +26,7 @@ from opt_offload.registry import Option, SolverResult, gap_fraction, register
 from opt_offload.schemas import AdmissionInstance, Status
 
 from ..backends import Limits, backend_option, get_backend
-from .common import K_MAX, SlotAnswer, remaining, solve_slot
+from .common import K_MAX, InnerSolver, SlotAnswer, remaining, scheduler_of, solve_slot
 
 ROUNDS = 100
 GAP = 1e-9
@@ -105,6 +105,13 @@ def solve_outer_approximation(
     )
 
 
+def outer_approximation(rounds: int, mip_gap: float, backend: str) -> InnerSolver:
+    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
+        return solve_outer_approximation(data, limit, rounds=rounds, gap=mip_gap, backend=backend)
+
+    return inner
+
+
 @register(
     "admission",
     "exact-pyomo",
@@ -126,6 +133,9 @@ def solve_outer_approximation(
         BACKEND,
     ),
     requires=("pyomo",),
+    per_slot=lambda rounds, mip_gap, kmax, backend: scheduler_of(
+        outer_approximation(rounds, mip_gap, backend)
+    ),
 )
 def exact_pyomo(
     instance: AdmissionInstance,
@@ -136,7 +146,5 @@ def exact_pyomo(
     kmax: int = K_MAX,
     backend: str = BACKEND.default,
 ) -> SolverResult:
-    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
-        return solve_outer_approximation(data, limit, rounds=rounds, gap=mip_gap, backend=backend)
-
+    inner = outer_approximation(rounds, mip_gap, backend)
     return solve_slot(instance, inner, time_limit=time_limit, kmax=kmax)
