@@ -104,7 +104,8 @@ class PyomoLegacy(Backend):
     layer = "pyomo"
     classes = frozenset({ProblemClass.LP, ProblemClass.MILP})
     factory: ClassVar[str]
-    option_names: ClassVar[dict[str, str]]  # time, gap, threads -> the solver's own names
+    # time, gap, abs_gap, threads -> the solver's own names
+    option_names: ClassVar[dict[str, str]]
     fixed_options: ClassVar[dict[str, str]] = {}
 
     # pyomo.opt's TerminationCondition -> ours, by member name (every member; tested).
@@ -149,6 +150,8 @@ class PyomoLegacy(Backend):
         solver.options.update(self.fixed_options)
         names = self.option_names
         solver.options[names["gap"]] = limits.mip_gap
+        if limits.mip_abs_gap is not None:
+            solver.options[names["abs_gap"]] = limits.mip_abs_gap
         if limits.time_limit is not None:
             solver.options[names["time"]] = limits.seconds
         if limits.workers is not None:
@@ -200,7 +203,12 @@ class PyomoCplex(PyomoLegacy):
     requires = ("pyomo", "cplex")
     install = "pip install cplex; the wheel is the size-limited Community Edition"
     factory = "cplex_direct"
-    option_names = {"time": "timelimit", "gap": "mip_tolerances_mipgap", "threads": "threads"}
+    option_names = {
+        "time": "timelimit",
+        "gap": "mip_tolerances_mipgap",
+        "abs_gap": "mip_tolerances_absmipgap",
+        "threads": "threads",
+    }
 
     @classmethod
     def licence(cls) -> str:
@@ -225,7 +233,7 @@ class PyomoCbc(PyomoLegacy):
     requires = ("pyomo",)
     install = "a cbc executable on PATH, e.g. apt-get install coinor-cbc"
     factory = "cbc"
-    option_names = {"time": "sec", "gap": "ratio", "threads": "threads"}
+    option_names = {"time": "sec", "gap": "ratio", "abs_gap": "allow", "threads": "threads"}
     # CBC's limit counts CPU seconds unless told otherwise; the package's limits are wall time
     fixed_options = {"timeMode": "elapsed"}
 
