@@ -223,7 +223,10 @@ def solve_lexicographic_at_once(
     # the bound and M S are sums of about S terms of size M: allow their rounding
     rounding = 1e-12 * weight * max(1, s_value)
     t_proven = t_bound is not None and t_value - t_bound <= mip_gap * t_value + rounding
-    if result.status is Status.OPTIMAL and not (bound == s_value and t_proven):
+    proven_here = bound == s_value and t_proven
+    # a backend that proves only a rounded objective (CP-SAT with a fractional M) answers
+    # 'feasible': the bound read back above still proves or refutes the lexicographic optimum
+    if result.status in (Status.OPTIMAL, Status.FEASIBLE) and not proven_here:
         second = min_transmission(
             instance,
             min_throughput=s_value,
@@ -239,7 +242,8 @@ def solve_lexicographic_at_once(
         f"lexicographic (one MILP, M={weight:.6g}): S*={s_value} "
         f"{'(proven)' if bound == s_value else f'(bound {bound})'}, T={t_value:.6g} s {t_text}"
     )
-    return SolverResult(result.status, result.decisions, bound, message)
+    status = Status.OPTIMAL if proven_here else result.status
+    return SolverResult(status, result.decisions, bound, message)
 
 
 def two_stage_result(
