@@ -1,6 +1,6 @@
 """Exact assignment solvers: the MILP of :mod:`opt_offload.models.assignment` solved by HiGHS,
-through Pyomo (``exact``) or CVXPY (``exact-cvxpy``), with the multi-objective handling of
-design §5.
+through Pyomo (``exact``) or CVXPY (``exact-cvxpy``), or by the backend ``-o backend=NAME``
+names (``opt-offload solvers --backends``), with the multi-objective handling of design §5.
 
 One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throughput` and
 :func:`min_transmission` name the two the Pareto sweep and other callers need). A solve is:
