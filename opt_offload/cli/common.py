@@ -121,6 +121,24 @@ def add_solver_arguments(parser: argparse.ArgumentParser, *, per_solver: bool = 
         if per_solver
         else "a solver option (repeatable); `opt-offload solvers` lists them",
     )
+    parser.add_argument(
+        "--backend",
+        metavar="NAME",
+        help="the exact solver's backend, as -o backend=NAME; `opt-offload solvers --backends` "
+        "lists them",
+    )
+
+
+def solver_options(args: argparse.Namespace) -> dict[str, str]:
+    """``-o KEY=VALUE`` pairs with ``--backend NAME`` folded in as ``backend``."""
+    options = parse_key_values(args.option)
+    if getattr(args, "backend", None) is not None:
+        if options.get("backend", args.backend) != args.backend:
+            raise InputError(
+                f"--backend {args.backend}: differs from -o backend={options['backend']}; give one"
+            )
+        options["backend"] = args.backend
+    return options
 
 
 def internal_error_line(exc: BaseException) -> str:

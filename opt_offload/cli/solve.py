@@ -25,7 +25,7 @@ from .common import (
     add_solver_arguments,
     console,
     exit_code,
-    parse_key_values,
+    solver_options,
 )
 
 
@@ -40,6 +40,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="instance file (JSON or YAML)")
     parser.add_argument("--solver", help="solver name (default: the kind's exact solver)")
     add_solver_arguments(parser)
+    parser.add_argument(
+        "--from-solution",
+        metavar="SOL",
+        help="judge a solver's solution file of the model `opt-offload export` writes for this "
+        "instance, instead of solving (NAME VALUE lines or CPLEX XML)",
+    )
     parser.add_argument(
         "--out", metavar="PATH", help="write the solution JSON here (atomically; - for stdout)"
     )
@@ -56,11 +62,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def check_outputs(args: argparse.Namespace) -> None:
-    """Before any work: outputs that can be written and are not the instance file."""
+    """Before any work: outputs that can be written and are none of the input files."""
     if args.out:
-        check_output(args.out, inputs=[args.file])
+        check_output(args.out, inputs=inputs_of(args))
     if args.plot:
-        check_output(args.plot, flag="--plot", inputs=[args.file], formats=PLOT_FORMATS)
+        check_output(args.plot, flag="--plot", inputs=inputs_of(args), formats=PLOT_FORMATS)
+
+
+def inputs_of(args: argparse.Namespace) -> list[str]:
+    """The files the command reads: the instance and any --from-solution file."""
+    return [args.file, *([args.from_solution] if args.from_solution else [])]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,9 +80,10 @@ def run(args: argparse.Namespace) -> int:
     instance = load_instance(args.file)
     if args.pareto:
         return run_pareto(args, instance)
-    solution = solve(
-        instance, args.solver, time_limit=args.time_limit, **parse_key_values(args.option)
-    )
+    if args.from_solution:
+        solution = judge_solution_file(instance, args.from_solution)
+    else:
+        solution = solve(instance, args.solver, time_limit=args.time_limit, **solver_options(args))
     text = to_json(solution)
     write_out(args, text)
     if args.plot:
@@ -85,9 +97,24 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(solution)
 
 
+def judge_solution_file(instance, path: str):
+    """Decode a solution file of the exported model and judge it (status ``feasible``: a
+    file carries no proof)."""
+    from ..exchange import export_model, read_solution
+    from ..registry import SolverResult, SolverSpec
+    from ..schemas import Status
+    from ..solve import judge
+
+    exported = export_model(instance)
+    decisions = exported.decode(read_solution(path, exported.form))
+    spec = SolverSpec(instance.kind, "from-solution", judge, False, "a solution file")
+    result = SolverResult(Status.FEASIBLE, decisions, message=f"read from {path}")
+    return judge(instance, spec, {"file": str(path)}, result, 0.0)
+
+
 def write_out(args: argparse.Namespace, text: str) -> None:
     if args.out:
-        write_output(args.out, text, inputs=[args.file])
+        write_output(args.out, text, inputs=inputs_of(args))
 
 
 def run_pareto(args: argparse.Namespace, instance) -> int:
@@ -106,10 +133,10 @@ def run_pareto(args: argparse.Namespace, instance) -> int:
 
     spec = get_solver("assignment", name)
     spec.check(instance)
-    options = spec.parse_options(parse_key_values(args.option))
+    options = spec.parse_options(solver_options(args))
     front = pareto_front(
         instance,
-        backend=BACKENDS[name],
+        backend=options["backend"],
         time_limit=args.time_limit,
         mip_gap=options["mip_gap"],
     )
