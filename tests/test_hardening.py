@@ -61,6 +61,22 @@ def test_compare_csv_onto_its_input_is_refused(tmp_path):
     assert instance.read_bytes() == THREE.read_bytes()
 
 
+def test_export_and_from_solution_never_overwrite_their_inputs(tmp_path):
+    instance = tmp_path / "in.json"
+    instance.write_bytes(THREE.read_bytes())
+    code, _, err = run_in_process("export", str(instance), "--format", "lp", "--out", str(instance))
+    one_problem(code, err, "--out", "is the input")
+    model = tmp_path / "model.lp"
+    assert run_in_process("export", str(instance), "--format", "lp", "--out", str(model))[0] == 0
+    code, _, err = run_in_process(
+        "solve", str(instance), "--from-solution", str(model), "--out", str(model)
+    )
+    one_problem(code, err, "--out", "is the input")
+    assert instance.read_bytes() == THREE.read_bytes() and model.read_text().strip()
+    code, _, _ = run_in_process("export", str(instance), "--format", "mps", "--out", "/dev/null")
+    assert code == 0 and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
 def test_symlinks_are_kept_and_their_target_written(tmp_path):
     target = tmp_path / "real.json"
     target.write_text("old")
