@@ -17,7 +17,7 @@ from opt_offload.costs.configs import preset
 from opt_offload.costs.flops import generation_flops, generation_flops_total
 from opt_offload.errors import InputError
 from opt_offload.generators.trace_assignment import trace_assignment
-from opt_offload.importers.azure_llm_trace import DATA_DIR, read_trace, trace_path
+from opt_offload.importers.azure_llm_trace import read_trace, trace_path
 from opt_offload.simulation import SimulationConfig, simulate
 from opt_offload.simulation.arrivals import TraceSpec, split_steps
 from opt_offload.simulation.assignment import run_trace
@@ -43,11 +43,12 @@ def write_trace(tmp_path, lines: list[str], name: str = "trace.csv"):
 
 
 def test_the_shipped_traces_are_intact_with_licence_and_attribution():
-    provenance = (DATA_DIR / "PROVENANCE.md").read_text()
+    folder = trace_path("code").parent
+    provenance = (folder / "PROVENANCE.md").read_text()
     for name in ("code", "conv"):
         digest = hashlib.sha256(trace_path(name).read_bytes()).hexdigest()
         assert digest in provenance
-    assert "Creative Commons" in (DATA_DIR / "LICENSE").read_text()
+    assert "Creative Commons" in (folder / "LICENSE").read_text()
     assert "Splitwise" in provenance
 
 

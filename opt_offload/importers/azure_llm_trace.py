@@ -32,10 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..shipped import shipped
 
-# The repository's copy of the traces (see its PROVENANCE.md and LICENSE); a source checkout has
-# it, as for the OR-Library files (importers.orlib_gap).
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "azure-llm-2023"
+# The shipped copy of the traces (see its PROVENANCE.md and LICENSE), package data of
+# ``opt_offload.data``: found through the package in a checkout, an editable install or a wheel.
+DATA_FOLDER = "data/azure-llm-2023"
 TRACE_FILES = {
     "code": "AzureLLMInferenceTrace_code.csv",
     "conv": "AzureLLMInferenceTrace_conv.csv",
@@ -48,7 +49,7 @@ MAX_PROBLEMS = 10  # malformed rows listed before the rest are only counted
 def trace_path(name: str) -> Path:
     """The shipped trace ``code`` or ``conv`` (or a path, returned as is)."""
     if name in TRACE_FILES:
-        return DATA_DIR / TRACE_FILES[name]
+        return shipped(f"{DATA_FOLDER}/{TRACE_FILES[name]}")
     return Path(name)
 
 
