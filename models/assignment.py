@@ -504,10 +504,15 @@ def build_cvxpy(
         for j, s in enumerate(instance.servers)
         if s.compute_budget_flop is not None
     ]
-    if budgets:  # (1d): W_ij folded into the server-by-pair incidence
+    if budgets:  # (1d): W_ij / Omega_j folded into the server-by-pair incidence
         by_server = data.pairs_of_server()
         load = incidence([by_server[j] for j, _ in budgets], n_pairs).multiply(data.workload)
-        constraints.append(load @ x <= np.array([b for _, b in budgets]))
+        # each row divided by its Omega_j (the same constraint): in FLOP, coefficients ~1e13
+        # against right-hand sides ~1e14 crash HiGHS 1.16's MIP presolve (a segfault; see
+        # tests/data/rolling-window-flop.json)
+        omega = np.array([b for _, b in budgets])
+        scale = np.where(omega > 0, omega, 1.0)[:, None]
+        constraints.append(load.multiply(1.0 / scale).tocsr() @ x <= omega / scale[:, 0])
     y = None
     if data.deployments:
         y = cp.Variable(len(data.deployments), boolean=True)
