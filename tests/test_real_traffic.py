@@ -320,6 +320,15 @@ def test_bench_trace_gap_on_a_tiny_study(tmp_path, capsys):
     assert len(rows) == 1 + 2 * 9  # header, 2 windows x 3 rules x 3 K_q
 
 
+def test_the_documented_window_is_what_the_import_writes(tmp_path):
+    # docs/real-traffic.md solves tests/data/azure-conv-900-9.json: it must not drift from
+    # `import azure-llm-trace conv --start 900 --limit 9` (no machine path in it either)
+    out = tmp_path / "window.json"
+    args = ["import", "azure-llm-trace", "conv", "--start", "900", "--limit", "9"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert out.read_text() == (REPO / "tests" / "data" / "azure-conv-900-9.json").read_text()
+
+
 def test_import_writes_an_instance_that_loads(tmp_path, capsys):
     from opt_offload.io import load_instance
 
