@@ -19,13 +19,15 @@ the second lexicographic stage). Throughput ``S = sum x``, transmission ``T = su
 Tightenings (:class:`Tightening`; each a small function below, each switchable so that the
 benchmark can show what it buys; none changes the set of integer solutions):
 
-- ``scaled_budgets``: (1d) divided by Omega_j, so that its coefficients are W_ij / Omega_j in
-  (0, 1] instead of FLOP counts up to 1e13 against right-hand sides up to 1e15 (HiGHS warns of
-  a 1e21 bound-to-tolerance ratio and its LP slows down by several times);
+- ``scaled_budgets``: (1d) stated in units of 2^k, the power of two just below Omega_j
+  (:func:`~.formulation.binary_unit`), so that its coefficients are below 2 instead of FLOP
+  counts up to 1e13 against right-hand sides up to 1e15 (HiGHS warns of a 1e21
+  bound-to-tolerance ratio and its LP slows down by several times); the division is exact,
+  so the row is the same constraint (and CP-SAT scales it to the data's own integers);
 - ``storage_cover``: for each edge, every minimal cover C of its storage knapsack (1b), i.e.
   models that do not fit together, gives ``sum_{k in C} y_jk <= |C| - 1``; without it the LP
   relaxation deploys two 7 GB models at 0.85 each on a 12 GB edge;
-- ``model_load``: the budget split by model, ``sum_{i: mod(i)=k} W_ij / Omega_j x_ij <= y_jk``,
+- ``model_load``: the budget split by model, ``sum_{i: mod(i)=k} W_ij x_ij <= Omega_j y_jk``,
   the aggregate of (1c) weighted by (1d) (a fractional y then buys only its share of the
   budget);
 - ``symmetry``: servers that are interchangeable for the stage (same storage, budget and
@@ -34,7 +36,9 @@ benchmark can show what it buys; none changes the set of integer solutions):
   non-increasing order along each group, which any solution satisfies after relabelling.
 
 Objectives (one stage each; solvers/assignment/exact.py combines them):
-``throughput`` max S, ``transmission`` min T, ``weighted`` max ``w_S S - w_T T``.
+``throughput`` max S, ``transmission`` min T, ``weighted`` max ``w_S S - w_T T``, and
+``lexicographic`` max ``M S - T`` with ``M`` = :meth:`AssignmentData.lexicographic_weight`,
+whose maximisers are exactly the lexicographic optima (max S, then min T) in one MILP.
 """
 
 from __future__ import annotations
@@ -50,12 +54,12 @@ from opt_offload.schemas import AssignmentInstance
 from opt_offload.schemas.assignment import Server, Task
 from opt_offload.tolerance import exceeds
 
-from .formulation import Formulation, ProblemClass
+from .formulation import Formulation, ProblemClass, binary_unit
 
-Stage = Literal["throughput", "transmission", "weighted"]
+Stage = Literal["throughput", "transmission", "weighted", "lexicographic"]
 COVER_MODELS = 10  # enumerate the storage covers of edges with at most this many models
 _LATEST: dict[str, AssignmentData] = {}  # AssignmentData.of: the last instance's data
-STAGES: tuple[Stage, ...] = ("throughput", "transmission", "weighted")
+STAGES: tuple[Stage, ...] = ("throughput", "transmission", "weighted", "lexicographic")
 
 
 def could_host(instance: AssignmentInstance, server: Server, model_id: str) -> bool:
@@ -204,10 +208,50 @@ class AssignmentData:
             rows[q].append(p)
         return rows
 
+    def budget_unit(self, j: int) -> float:
+        """The unit server j's budget rows are stated in: 2^k just below Omega_j, and 1 FLOP
+        for a budget under one FLOP or none. Scaling such a budget up would turn the pairs the
+        pre-filter lets through within the evaluator's absolute tolerance (a workload of 1e-45
+        against a budget of 4e-75) into coefficients of 1e29, which HiGHS reads as infinite."""
+        return binary_unit(max(self.instance.servers[j].compute_budget_flop or 0.0, 1.0))
+
+    def budget_capacity(self, j: int) -> float:
+        """Omega_j in :meth:`budget_unit` (in [1, 2) for a budget of at least one FLOP)."""
+        return self.instance.servers[j].compute_budget_flop / self.budget_unit(j)
+
+    def per_task_transmission(self, extreme) -> np.ndarray:
+        """``extreme`` (np.maximum or np.minimum) of Ltrans_ij over each task's candidate
+        pairs; 0 for a task without pairs."""
+        task_of_pair = np.array([i for i, _ in self.pairs], dtype=int)
+        start = np.full(len(self.instance.tasks), -np.inf if extreme is np.maximum else np.inf)
+        extreme.at(start, task_of_pair, self.transmission)
+        return np.where(np.isfinite(start), start, 0.0)
+
+    def transmission_ceiling(self) -> float:
+        """An upper bound on T over every solution: each task on at most one server (1a) and
+        Ltrans >= 0, so T <= sum_i max_j Ltrans_ij."""
+        return float(self.per_task_transmission(np.maximum).sum())
+
+    def transmission_floor(self, served: int) -> float:
+        """A lower bound on T over every solution serving at least ``served`` tasks: the sum
+        of the ``served`` smallest per-task minima of Ltrans_ij."""
+        return float(np.sort(self.per_task_transmission(np.minimum))[:served].sum())
+
+    def lexicographic_weight(self) -> float:
+        """M of the one-MILP lexicographic objective ``max M S - T``: T_ceiling + 1.
+
+        Why it is exact: let (S*, T*) be the lexicographic optimum and (S, T) any feasible
+        point; 0 <= T, T* <= T_ceiling < M. If S <= S* - 1 (S is integral), then
+        ``M S - T <= M S* - M < M S* - T_ceiling <= M S* - T*``: the point is worse. Among
+        points with S = S*, ``M S - T`` orders them by -T. So every maximiser has S = S* and
+        the least T among those. With an upper bound U on ``M S - T`` (the solver's dual
+        bound), every solution has ``S <= (U + T_ceiling) / M``, and every solution with
+        S = S* has ``T >= M S* - U``; the +1 leaves a margin of 1 for the solver's gap."""
+        return self.transmission_ceiling() + 1.0
+
     def budget_share(self, p: int) -> float:
-        """W_ij / Omega_j of pair p (its server has a budget)."""
-        budget = self.instance.servers[self.pairs[p][1]].compute_budget_flop
-        return float(self.workload[p] / budget)
+        """W_ij of pair p in its server's :meth:`budget_unit` (its server has a budget)."""
+        return float(self.workload[p] / self.budget_unit(self.pairs[p][1]))
 
     def storage_covers(self, j: int) -> list[list[int]]:
         """Minimal covers of edge j's storage knapsack (1b), as deployment positions: sets of
@@ -321,7 +365,8 @@ def add_model_constraints(model, data: AssignmentData) -> None:
 
 def add_compute_constraints(model, data: AssignmentData, scaled: bool = True) -> None:
     """(1d): the workload a server carries stays within its budget Omega_j; ``scaled``
-    divides the row by Omega_j (the same constraint, with coefficients HiGHS handles well)."""
+    states the row in units of 2^k near Omega_j (the same constraint, exactly, with
+    coefficients the solvers handle well)."""
     import pyomo.environ as pyo
 
     servers = data.instance.servers
@@ -332,7 +377,7 @@ def add_compute_constraints(model, data: AssignmentData, scaled: bool = True) ->
         if budget is None or not rows[j]:
             return pyo.Constraint.Skip
         if scaled:
-            return sum(data.budget_share(p) * m.x[p] for p in rows[j]) <= 1.0
+            return sum(data.budget_share(p) * m.x[p] for p in rows[j]) <= data.budget_capacity(j)
         return sum(data.workload[p] * m.x[p] for p in rows[j]) <= budget
 
     model.budget = pyo.Constraint(model.J, rule=rule)
@@ -362,7 +407,10 @@ def add_model_load_constraints(model, data: AssignmentData) -> None:
     rows = data.pairs_of_deployment()
     model.model_load = pyo.Constraint(
         budgeted,
-        rule=lambda m, q: sum(data.budget_share(p) * m.x[p] for p in rows[q]) <= m.y[q],
+        rule=lambda m, q: (
+            sum(data.budget_share(p) * m.x[p] for p in rows[q])
+            <= data.budget_capacity(data.deployments[q][0]) * m.y[q]
+        ),
     )
 
 
@@ -377,8 +425,9 @@ def add_symmetry_constraints(model, data: AssignmentData, prices_transmission: b
     def code(m, j):
         return sum(2.0**r * m.y[q] for r, q in enumerate(deployments[j]))
 
-    def load(m, j):
-        return sum(float(data.workload[p]) * m.x[p] for p in by_server[j])
+    def load(m, j):  # in the group's common budget unit (its servers share Omega_j)
+        unit = data.budget_unit(j)
+        return sum(float(data.workload[p]) / unit * m.x[p] for p in by_server[j])
 
     ordered = [
         (a, b)
@@ -434,6 +483,7 @@ def build_pyomo(
         "throughput": (model.S, pyo.maximize),
         "transmission": (model.T, pyo.minimize),
         "weighted": (weights.throughput * model.S - weights.latency * model.T, pyo.maximize),
+        "lexicographic": (data.lexicographic_weight() * model.S - model.T, pyo.maximize),
     }[objective]
     model.objective = pyo.Objective(expr=expression, sense=sense)
     return model
@@ -446,7 +496,12 @@ def pyomo_values(model) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-STAGE_SENSE = {"throughput": "max", "transmission": "min", "weighted": "max"}
+STAGE_SENSE = {
+    "throughput": "max",
+    "transmission": "min",
+    "weighted": "max",
+    "lexicographic": "max",
+}
 
 
 def pyomo_formulation(
@@ -467,7 +522,23 @@ def pyomo_formulation(
         ProblemClass.MILP,
         STAGE_SENSE[objective],
         lambda: data.decisions(*pyomo_values(model)),
+        namer=pyomo_names(data),
     )
+
+
+def pyomo_names(data: AssignmentData):
+    """Column names in instance ids: ``x(TASK,SERVER)``, ``y(SERVER,MODEL)``."""
+    instance = data.instance
+
+    def name(var) -> str:
+        index = var.index()
+        if var.parent_component().local_name == "x":
+            i, j = data.pairs[index]
+            return f"x({instance.tasks[i].id},{instance.servers[j].id})"
+        j, k = data.deployments[index]
+        return f"y({instance.servers[j].id},{instance.models[k].id})"
+
+    return name
 
 
 # --- CVXPY ------------------------------------------------------------------------------------
@@ -534,6 +605,7 @@ def build_cvxpy(
         "throughput": cp.Maximize(throughput),
         "transmission": cp.Minimize(transmission),
         "weighted": cp.Maximize(weights.throughput * throughput - weights.latency * transmission),
+        "lexicographic": cp.Maximize(data.lexicographic_weight() * throughput - transmission),
     }[objective]
     return cp.Problem(goal, constraints), x, y
 
