@@ -312,6 +312,22 @@ def test_dynamic_commands_take_trace_arrivals(tmp_path, capsys):
     assert main(["simulate", "--window", "20"]) == 2  # a window needs a trace
 
 
+def test_sweep_takes_trace_arrivals(tmp_path, capsys):
+    import csv
+
+    out = tmp_path / "sweep"
+    code = main(
+        ["sweep", "--arrivals", "trace:code", "--start", "600", "--window", "5", "--speedup", "10",
+         "--capacities", "1,9", "--bandwidths", "4e7", "--seeds", "1", "--workers", "1",
+         "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    runs = list(csv.DictReader((out / "runs.csv").open()))
+    window = read_trace("code", start_s=600, window_s=5, speedup=10)
+    assert runs and all(int(r["slots"]) == 500 for r in runs)  # 5 s / 10 in 1 ms slots
+    assert all(0 < int(r["tasks"]) <= len(window) for r in runs)
+
+
 def test_bench_trace_gap_on_a_tiny_study(tmp_path, capsys):
     csv = tmp_path / "gap.csv"
     code = main(
@@ -330,6 +346,21 @@ def test_the_documented_window_is_what_the_import_writes(tmp_path):
     args = ["import", "azure-llm-trace", "conv", "--start", "900", "--limit", "9"]
     assert main([*args, "--out", str(out)]) == 0
     assert out.read_text() == (REPO / "tests" / "data" / "azure-conv-900-9.json").read_text()
+
+
+def test_trace_gap_counts_latency_only_against_a_proven_t_star():
+    from opt_offload.benchmarks.trace_gap import proven_summary
+
+    def row(s, t_proven, latency_gap, lex):
+        return {"source": "code", "rule": "fcfs", "k": 1, "S*": 10, "S": s, "T*_proven": t_proven,
+                "throughput_gap": (10 - s) / 10, "latency_gap": latency_gap, "lex_optimal": lex}
+
+    rows = [row(10, True, 0.5, False), row(10, False, None, None), row(8, True, None, False)]
+    (entry,) = proven_summary(rows)
+    assert entry["n"] == 3 and entry["T* proven"] == 2
+    assert entry["S=S* %"] == pytest.approx(200 / 3)  # S = S* whether or not T* is proven
+    assert entry["lex opt %"] == 0 and entry["T gap mean %"] == 50
+    assert entry["S gap mean %"] == pytest.approx(20 / 3)
 
 
 def test_import_writes_an_instance_that_loads(tmp_path, capsys):
