@@ -1,6 +1,6 @@
 """Exact assignment solvers: the MILP of :mod:`opt_offload.models.assignment` solved by HiGHS,
-through Pyomo (``exact``) or CVXPY (``exact-cvxpy``), with the multi-objective handling of
-design §5.
+through Pyomo (``exact``) or CVXPY (``exact-cvxpy``), or by the backend ``-o backend=NAME``
+names (``opt-offload solvers --backends``), with the multi-objective handling of design §5.
 
 One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throughput` and
 :func:`min_transmission` name the two the Pareto sweep and other callers need). A solve is:
@@ -189,9 +189,9 @@ def solve_lexicographic_at_once(
     stops at an absolute gap g on that objective, g = mip_gap x a lower bound on T* (the
     smallest Ltrans of as many tasks as the sequential packing serves, which S* is at least),
     so that T is proven within the relative mip_gap as in stage 2; g <= 0.5 < 1 keeps S
-    exact. Where the packing does not apply or no pair passes the pre-filter, the two stages
-    run instead; where the answer's T is not proven within the gap, stage 2 runs from its S
-    (in what is left of the limit)."""
+    exact. Where the packing does not apply, no pair passes the pre-filter or the backend takes
+    no absolute gap (only HiGHS's does), the two stages run instead; where the answer's T is
+    not proven within the gap, stage 2 runs from its S (in what is left of the limit)."""
     from opt_offload.models.assignment import AssignmentData
 
     from .lagrangian import packed_throughput
@@ -200,7 +200,7 @@ def solve_lexicographic_at_once(
     data = AssignmentData.of(instance)
     served = packed_throughput(data)
     mip_gap = options.pop("mip_gap")
-    if served is None or not data.pairs:
+    if served is None or not data.pairs or not backend_classes()[options["backend"]].absolute_gap:
         return solve_lexicographic(instance, time_limit, mip_gap=mip_gap, **options)
     weight, ceiling = data.lexicographic_weight(), data.transmission_ceiling()
     abs_gap = min(mip_gap * data.transmission_floor(served), 0.5)
