@@ -18,7 +18,7 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from typing import Any, ClassVar
 
 from opt_offload.errors import InputError, SolverUnavailable
@@ -32,12 +32,15 @@ DEFAULT_MIP_GAP = 1e-6
 @dataclass(frozen=True)
 class Limits:
     """What a solve may spend and when it may stop: ``time_limit`` seconds (None: none), the
-    relative ``mip_gap`` at which the solver may call its incumbent optimal, and ``workers``,
-    the threads of a solver that takes a count (CP-SAT, Gurobi, CPLEX, CBC; None: its own
-    default)."""
+    relative ``mip_gap`` at which the solver may call its incumbent optimal and, when given,
+    the absolute ``mip_abs_gap`` (in the model's objective units) at which it may as well;
+    ``workers``, the threads of a solver that takes a count (CP-SAT, Gurobi, CPLEX, CBC; None:
+    its own default)."""
 
     time_limit: float | None = None
     mip_gap: float = DEFAULT_MIP_GAP
+    _: KW_ONLY  # the rarer two by name only, so that no call mistakes one for the other
+    mip_abs_gap: float | None = None
     workers: int | None = None
 
     def after(self, start: float) -> Limits:
@@ -96,6 +99,8 @@ class Backend(ABC):
     # takes integer variables only (CP-SAT): refuses a MILP with continuous columns
     integer_only: ClassVar[bool] = False
     warm_start: ClassVar[bool] = False
+    # whether ``Limits.mip_abs_gap`` reaches the solver (a stopping rule that needs it asks)
+    absolute_gap: ClassVar[bool] = False
     STATUS_MAP: ClassVar[Mapping[Any, Status]]
 
     @classmethod
@@ -114,11 +119,15 @@ class Backend(ABC):
     @classmethod
     def unavailable(cls) -> str | None:
         """Why this backend cannot run here, with how to install what it lacks (None: it can)."""
+        lacking = cls.lacking()
+        return None if lacking is None else f"backend {cls.name!r} {lacking}"
+
+    @classmethod
+    def lacking(cls) -> str | None:
         missing = cls.missing()
         if not missing:
             return None
-        needs = ", ".join(missing)
-        return f"backend {cls.name!r} needs {needs}, which is not installed ({cls.install})"
+        return f"needs {', '.join(missing)}, which is not installed ({cls.install})"
 
     @classmethod
     def licence(cls) -> str:
@@ -227,15 +236,18 @@ def backend_refusal(
     name: str, layer: Layer, problem_class: ProblemClass, continuous: bool = True
 ) -> str | None:
     """Why the named backend cannot take this solver's formulations (its layer, its problem
-    class, and whether it has continuous variables), or is not installed here; None if it can."""
+    class, and whether it has continuous variables), or is not installed here; None if it can.
+    Worded as an option's reason: the option's name and value frame it."""
     cls = _BACKENDS.get(name)
     fits = backends_for(layer, problem_class, continuous)
     if cls is None:
-        return f"unknown backend {name!r} (known: {', '.join(sorted(_BACKENDS))})"
+        return f"unknown backend (known: {', '.join(sorted(_BACKENDS))})"
     if name not in fits:
-        what = f"{layer} {problem_class.value}" + (" with continuous columns" if continuous else "")
-        return f"backend {name!r} cannot take this solver's {what} (it can: {', '.join(fits)})"
-    return cls.unavailable()
+        what = f"{layer} {problem_class.value}"
+        if cls.layer == layer and problem_class in cls.classes:  # refused for its integers only
+            what += " with continuous columns"
+        return f"cannot take this solver's {what} (backends that can: {', '.join(fits)})"
+    return cls.lacking()
 
 
 def backend_option(

@@ -26,6 +26,7 @@ class PyomoHighs(Backend):
     solver = "HiGHS"
     classes = frozenset({ProblemClass.LP, ProblemClass.MILP})
     requires = ("pyomo", "highspy")
+    absolute_gap = True
 
     # Pyomo's TerminationCondition -> ours, by member name (every member; tested).
     STATUS_MAP = {
@@ -73,6 +74,7 @@ class PyomoHighs(Backend):
             formulation.model,
             time_limit=limits.seconds,
             rel_gap=limits.mip_gap,
+            abs_gap=limits.mip_abs_gap,
             load_solutions=False,
             raise_exception_on_nonoptimal_result=False,
             **self.solver_options(limits),
