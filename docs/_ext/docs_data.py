@@ -26,6 +26,7 @@ RESULTS: dict[str, str] = {
     "bench-admission": "opt-offload bench admission",
     "bench-admission-gap": "opt-offload bench admission-gap",
     "bench-assignment-gap": "opt-offload bench assignment-gap",
+    "bench-backends": "opt-offload bench backends --scale-tasks 1000 --orlib-d 1-2",
     "bench-placement": "opt-offload bench placement",
     "bench-sparse-attention": "opt-offload bench sparse-attention",
     "stability-testbed-s0": "opt-offload stability instances/assignment/testbed-s0.json",

@@ -1,6 +1,6 @@
 """Exact assignment solvers: the MILP of :mod:`opt_offload.models.assignment` solved by HiGHS,
-through Pyomo (``exact``) or CVXPY (``exact-cvxpy``), with the multi-objective handling of
-design §5.
+through Pyomo (``exact``) or CVXPY (``exact-cvxpy``), or by the backend ``-o backend=NAME``
+names (``opt-offload solvers --backends``), with the multi-objective handling of design §5.
 
 One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throughput` and
 :func:`min_transmission` name the two the Pareto sweep and other callers need). A solve is:
@@ -225,9 +225,13 @@ def solve_lexicographic_at_once(
     rounding = 1e-12 * weight * max(1, s_value)
     t_proven = t_bound is not None and t_value - t_bound <= mip_gap * t_value + rounding
     left = remaining(time_limit, start)
-    if result.status is Status.OPTIMAL and bound != s_value:  # S not proven: both stages
+    proven_here = bound == s_value and t_proven
+    # a backend that proves only a rounded objective (CP-SAT with a fractional M) answers
+    # 'feasible': the bound read back above still proves or refutes the lexicographic optimum
+    finished = result.status in (Status.OPTIMAL, Status.FEASIBLE)
+    if finished and bound != s_value:  # S* not proven: both stages
         return solve_lexicographic(instance, left, mip_gap=mip_gap, **options)
-    if result.status is Status.OPTIMAL and not t_proven:  # S* proven: stage 2 from it
+    if finished and not t_proven:  # S* proven: stage 2 from it
         second = min_transmission(
             instance,
             min_throughput=s_value,
@@ -243,7 +247,8 @@ def solve_lexicographic_at_once(
         f"lexicographic (one MILP, M={weight:.6g}): S*={s_value} "
         f"{'(proven)' if bound == s_value else f'(bound {bound})'}, T={t_value:.6g} s {t_text}"
     )
-    return SolverResult(result.status, result.decisions, bound, message)
+    status = Status.OPTIMAL if proven_here else result.status
+    return SolverResult(status, result.decisions, bound, message)
 
 
 def two_stage_result(
