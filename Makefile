@@ -1,8 +1,8 @@
 # Quick start: `make demo` runs the main job on a shipped instance, `make test` runs the tests,
 # `make docs` builds the documentation site into docs/_build/html (warnings are errors).
 # All create .venv if missing and install torch==2.13.0 first (a CPU wheel; any other torch
-# pulls a CUDA build of several GB), then the project with its dev, validation, dask and docs
-# extras, editable.
+# pulls a CUDA build of several GB), then the project with its dev, validation, dask, docs and
+# backends extras, editable.
 #
 # `make docs-data` runs every command whose measured output the docs show and saves it in
 # docs/_generated/NAME.json (committed; the list of commands is RESULTS in docs/_ext/docs_data.py,
@@ -26,7 +26,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml setup.py
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,validation,dask,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,validation,dask,docs,backends]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -222,7 +222,19 @@ def pyomo_admitted(m) -> tuple[frozenset[int], frozenset[int]]:
 def pyomo_formulation(data: SlotData) -> Formulation:
     """:func:`pyomo_model` with its sense and decoder (the admitted and queued positions)."""
     m = pyomo_model(data)
-    return Formulation(m, "pyomo", ProblemClass.MILP, "max", lambda: pyomo_admitted(m))
+    return Formulation(
+        m, "pyomo", ProblemClass.MILP, "max", lambda: pyomo_admitted(m), namer=pyomo_names(data)
+    )
+
+
+def pyomo_names(data: SlotData):
+    """Column names in candidate ids: ``immediate(ID)``, ``queued(ID)``, ``bandwidth(ID)``
+    (MHz), ``upload_ms(ID)``."""
+
+    def name(var) -> str:
+        return f"{var.parent_component().local_name}({data.ids[var.index()]})"
+
+    return name
 
 
 # --- CVXPY: MISOCP ---------------------------------------------------------------------------
@@ -278,3 +290,50 @@ def cvxpy_formulation(data: SlotData) -> Formulation:
         return immediate, queued
 
     return Formulation(stated.problem, "cvxpy", ProblemClass.MISOCP, "max", decode)
+
+
+# --- PySCIPOpt: the same MISOCP, stated directly -------------------------------------------
+
+
+def scip_formulation(data: SlotData) -> Formulation:
+    """:func:`cvxpy_problem`'s MISOCP stated in PySCIPOpt, so that SCIP's own status and dual
+    bound are read (the ``scip`` backend): ``t_i B_i >= c_i z_i^2`` is the rotated cone, with
+    z_i = x_i (or x_i + y_i when queued uploads share the band); variables named in candidate
+    ids as in :func:`pyomo_names`."""
+    from pyscipopt import Model, quicksum
+
+    model = Model("admission")
+    positions = data.candidates
+    band_max = data.bandwidth_mhz
+
+    def named(prefix: str, **bounds) -> list:
+        return [model.addVar(f"{prefix}({data.ids[i]})", **bounds) for i in positions]
+
+    x, y = named("immediate", vtype="B"), named("queued", vtype="B")
+    band = named("bandwidth", lb=0.0, ub=band_max)
+    t = named("upload_ms", lb=0.0, ub=None)
+    for k, i in enumerate(positions):
+        z = x[k] + y[k] if data.shared else x[k]
+        model.addCons(x[k] + y[k] <= 1)  # one action
+        model.addCons(band[k] <= band_max * z)  # no band unless i uploads now
+        model.addCons(t[k] * band[k] >= data.upload[i] * z * z)  # the rotated cone
+    model.addCons(quicksum(x) <= data.free_slots)  # eq. (28), first constraint
+    model.addCons(quicksum(band) <= band_max)  # eq. (28), second constraint
+    model.setObjective(
+        quicksum(
+            data.gain[i] * x[k] + data.queue_value(i) * y[k] - data.beta_per_ms * t[k]
+            for k, i in enumerate(positions)
+        ),
+        sense="maximize",
+    )
+
+    def decode() -> tuple[frozenset[int], frozenset[int]]:
+        best = model.getBestSol()
+
+        def chosen(variables) -> frozenset[int]:
+            values = (model.getSolVal(best, v) for v in variables)
+            return frozenset(i for i, v in zip(positions, values) if v > 0.5)
+
+        return chosen(x), chosen(y)
+
+    return Formulation(model, "pyscipopt", ProblemClass.MISOCP, "max", decode)

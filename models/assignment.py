@@ -19,13 +19,15 @@ the second lexicographic stage). Throughput ``S = sum x``, transmission ``T = su
 Tightenings (:class:`Tightening`; each a small function below, each switchable so that the
 benchmark can show what it buys; none changes the set of integer solutions):
 
-- ``scaled_budgets``: (1d) divided by Omega_j, so that its coefficients are W_ij / Omega_j in
-  (0, 1] instead of FLOP counts up to 1e13 against right-hand sides up to 1e15 (HiGHS warns of
-  a 1e21 bound-to-tolerance ratio and its LP slows down by several times);
+- ``scaled_budgets``: (1d) stated in units of 2^k, the power of two just below Omega_j
+  (:func:`~.formulation.binary_unit`), so that its coefficients are below 2 instead of FLOP
+  counts up to 1e13 against right-hand sides up to 1e15 (HiGHS warns of a 1e21
+  bound-to-tolerance ratio and its LP slows down by several times); the division is exact,
+  so the row is the same constraint (and CP-SAT scales it to the data's own integers);
 - ``storage_cover``: for each edge, every minimal cover C of its storage knapsack (1b), i.e.
   models that do not fit together, gives ``sum_{k in C} y_jk <= |C| - 1``; without it the LP
   relaxation deploys two 7 GB models at 0.85 each on a 12 GB edge;
-- ``model_load``: the budget split by model, ``sum_{i: mod(i)=k} W_ij / Omega_j x_ij <= y_jk``,
+- ``model_load``: the budget split by model, ``sum_{i: mod(i)=k} W_ij x_ij <= Omega_j y_jk``,
   the aggregate of (1c) weighted by (1d) (a fractional y then buys only its share of the
   budget);
 - ``symmetry``: servers that are interchangeable for the stage (same storage, budget and
@@ -50,7 +52,7 @@ from opt_offload.schemas import AssignmentInstance
 from opt_offload.schemas.assignment import Server, Task
 from opt_offload.tolerance import exceeds
 
-from .formulation import Formulation, ProblemClass
+from .formulation import Formulation, ProblemClass, binary_unit
 
 Stage = Literal["throughput", "transmission", "weighted"]
 COVER_MODELS = 10  # enumerate the storage covers of edges with at most this many models
@@ -204,10 +206,18 @@ class AssignmentData:
             rows[q].append(p)
         return rows
 
+    def budget_unit(self, j: int) -> float:
+        """The unit server j's budget rows are stated in: 2^k just below Omega_j (1 without a
+        budget)."""
+        return binary_unit(self.instance.servers[j].compute_budget_flop or 0.0)
+
+    def budget_capacity(self, j: int) -> float:
+        """Omega_j in :meth:`budget_unit` (in [1, 2))."""
+        return self.instance.servers[j].compute_budget_flop / self.budget_unit(j)
+
     def budget_share(self, p: int) -> float:
-        """W_ij / Omega_j of pair p (its server has a budget)."""
-        budget = self.instance.servers[self.pairs[p][1]].compute_budget_flop
-        return float(self.workload[p] / budget)
+        """W_ij of pair p in its server's :meth:`budget_unit` (its server has a budget)."""
+        return float(self.workload[p] / self.budget_unit(self.pairs[p][1]))
 
     def storage_covers(self, j: int) -> list[list[int]]:
         """Minimal covers of edge j's storage knapsack (1b), as deployment positions: sets of
@@ -321,7 +331,8 @@ def add_model_constraints(model, data: AssignmentData) -> None:
 
 def add_compute_constraints(model, data: AssignmentData, scaled: bool = True) -> None:
     """(1d): the workload a server carries stays within its budget Omega_j; ``scaled``
-    divides the row by Omega_j (the same constraint, with coefficients HiGHS handles well)."""
+    states the row in units of 2^k near Omega_j (the same constraint, exactly, with
+    coefficients the solvers handle well)."""
     import pyomo.environ as pyo
 
     servers = data.instance.servers
@@ -332,7 +343,7 @@ def add_compute_constraints(model, data: AssignmentData, scaled: bool = True) ->
         if budget is None or not rows[j]:
             return pyo.Constraint.Skip
         if scaled:
-            return sum(data.budget_share(p) * m.x[p] for p in rows[j]) <= 1.0
+            return sum(data.budget_share(p) * m.x[p] for p in rows[j]) <= data.budget_capacity(j)
         return sum(data.workload[p] * m.x[p] for p in rows[j]) <= budget
 
     model.budget = pyo.Constraint(model.J, rule=rule)
@@ -362,7 +373,10 @@ def add_model_load_constraints(model, data: AssignmentData) -> None:
     rows = data.pairs_of_deployment()
     model.model_load = pyo.Constraint(
         budgeted,
-        rule=lambda m, q: sum(data.budget_share(p) * m.x[p] for p in rows[q]) <= m.y[q],
+        rule=lambda m, q: (
+            sum(data.budget_share(p) * m.x[p] for p in rows[q])
+            <= data.budget_capacity(data.deployments[q][0]) * m.y[q]
+        ),
     )
 
 
@@ -377,8 +391,9 @@ def add_symmetry_constraints(model, data: AssignmentData, prices_transmission: b
     def code(m, j):
         return sum(2.0**r * m.y[q] for r, q in enumerate(deployments[j]))
 
-    def load(m, j):
-        return sum(float(data.workload[p]) * m.x[p] for p in by_server[j])
+    def load(m, j):  # in the group's common budget unit (its servers share Omega_j)
+        unit = data.budget_unit(j)
+        return sum(float(data.workload[p]) / unit * m.x[p] for p in by_server[j])
 
     ordered = [
         (a, b)
@@ -467,7 +482,23 @@ def pyomo_formulation(
         ProblemClass.MILP,
         STAGE_SENSE[objective],
         lambda: data.decisions(*pyomo_values(model)),
+        namer=pyomo_names(data),
     )
+
+
+def pyomo_names(data: AssignmentData):
+    """Column names in instance ids: ``x(TASK,SERVER)``, ``y(SERVER,MODEL)``."""
+    instance = data.instance
+
+    def name(var) -> str:
+        index = var.index()
+        if var.parent_component().local_name == "x":
+            i, j = data.pairs[index]
+            return f"x({instance.tasks[i].id},{instance.servers[j].id})"
+        j, k = data.deployments[index]
+        return f"y({instance.servers[j].id},{instance.models[k].id})"
+
+    return name
 
 
 # --- CVXPY ------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import numpy as np
 
 from opt_offload.schemas import PlacementInstance
 
-from .formulation import Formulation, ProblemClass, objective_scale
+from .formulation import Formulation, ProblemClass, binary_unit, objective_scale
 
 Cut = Literal["marginal", "pairwise"]
 
@@ -130,13 +130,14 @@ def add_assignment(model, data: PlacementData) -> None:
 
 
 def add_memory(model, data: PlacementData) -> None:
-    """(2a): the tensors on a device fit its memory."""
+    """(2a): the tensors on a device fit its memory, in units of 2^k near the memory."""
     import pyomo.environ as pyo
 
-    model.memory = pyo.Constraint(
-        model.D,
-        rule=lambda m, d: sum(data.node_bytes[p] * m.x[p, d] for p in m.P) <= data.memory[d],
-    )
+    def rule(m, d):
+        unit = binary_unit(data.memory[d])  # bytes near 1e10, exactly: see binary_unit
+        return sum(data.node_bytes[p] / unit * m.x[p, d] for p in m.P) <= data.memory[d] / unit
+
+    model.memory = pyo.Constraint(model.D, rule=rule)
 
 
 def add_compute_balance(model, data: PlacementData) -> None:
@@ -231,7 +232,27 @@ def pyomo_formulation(instance: PlacementInstance, cut: Cut = "marginal") -> For
         "min",
         lambda: data.decisions(pyomo_assignment(model)),
         objective_scale=data.scale,
+        namer=pyomo_names(data),
+        # z is minimised at a positive cost and bounded below by the product of two binaries
+        # (pairwise) or equal to it (marginal): at integer x an optimal z is integer
+        integral_continuous=True,
     )
+
+
+def pyomo_names(data: PlacementData):
+    """Column names in instance ids: ``x(NODE,DEVICE)``, ``z(SOURCE,TARGET,DEVICE1,DEVICE2)``."""
+
+    def name(var) -> str:
+        index = var.index()
+        if var.parent_component().local_name == "x":
+            p, d = index
+            return f"x({data.nodes[p]},{data.devices[d]})"
+        e, d1, d2 = index
+        source, target, _ = data.edges[e]
+        ends = (data.nodes[source], data.nodes[target], data.devices[d1], data.devices[d2])
+        return f"z({','.join(ends)})"
+
+    return name
 
 
 def pyomo_assignment(model) -> np.ndarray:

@@ -4,6 +4,12 @@ A solver is a function ``f(instance, *, time_limit, **options) -> SolverResult``
 with :func:`register`. Each entry declares what it needs (importable backends), which instances
 it takes, whether it is exact, and its options, so that the CLI learns early and in one place
 that a backend cannot take a problem (STYLE: linopy's solver capabilities).
+
+An admission solver may also declare ``per_slot``, its solve of one slot as the simulator
+calls it (Stage 2, queue delays given): ``per_slot(**options)``, with the options parsed as
+for ``solve``, returns ``f(data, rng) -> (immediate, queued)`` on a
+:class:`~opt_offload.models.admission.SlotData`, so that the simulator neither builds an
+instance per slot nor keeps a table of its own (:mod:`opt_offload.simulation.schedulers`).
 """
 
 from __future__ import annotations
@@ -127,6 +133,7 @@ class SolverSpec:
     options: tuple[Option, ...] = ()
     requires: tuple[str, ...] = ()
     supports: Callable[[Instance], str | None] | None = field(default=None, compare=False)
+    per_slot: Callable[..., Callable] | None = field(default=None, compare=False)
 
     def missing_backends(self) -> list[str]:
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
@@ -168,17 +175,20 @@ def register(
     options: tuple[Option, ...] = (),
     requires: tuple[str, ...] = (),
     supports: Callable[[Instance], str | None] | None = None,
+    per_slot: Callable[..., Callable] | None = None,
 ) -> Callable[[SolverFunction], SolverFunction]:
     """Decorator adding a solver function to the registry under (kind, name)."""
     if kind not in KINDS:
         raise ValueError(f"unknown problem kind {kind!r}")
+    if per_slot is not None and kind != "admission":
+        raise ValueError(f"per_slot is for admission solvers, not {kind}")
 
     def decorate(function: SolverFunction) -> SolverFunction:
         key = (kind, name)
         if key in _REGISTRY and _REGISTRY[key].function is not function:
             raise ValueError(f"solver {name!r} for {kind} registered twice")
         _REGISTRY[key] = SolverSpec(
-            kind, name, function, exact, description, options, requires, supports
+            kind, name, function, exact, description, options, requires, supports, per_slot
         )
         return function
 

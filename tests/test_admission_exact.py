@@ -24,7 +24,11 @@ from opt_offload.io import load_instance, parse_instance
 from opt_offload.models.admission import SlotData, communication_penalty, slot_value
 from opt_offload.schemas import Status
 from opt_offload.solve import solve
-from opt_offload.solvers.admission.branch_and_bound import solve_closed_form
+from opt_offload.solvers.admission.branch_and_bound import (
+    branch_and_bound,
+    server_full_priced,
+    solve_closed_form,
+)
 from opt_offload.solvers.admission.enumeration import closed_form_decisions, enumerate_optimum
 
 from .conftest import INSTANCES
@@ -85,6 +89,20 @@ def test_exact_matches_enumeration_on_arbitrary_instances(document):
     # negative gains, zero beta, tiny bands, SNRs on both sides of the threshold
     instance = parse_instance(document)
     assert_matches(solve(instance, "exact"), enumerate_optimum(instance)[0])
+
+
+def test_the_server_full_shortcut_is_what_the_search_returns():
+    # a full server with priced queued uploads is separable; the search proves the same sets
+    # and bound (32 slots with 1..16 candidates, queue values of both signs, outages)
+    for k in range(32):
+        settings_ = SlotSettings(
+            candidates=1 + k % 16, case="server-full", beta=(20.0, 200.0)[k % 2], outage=k % 3 == 0
+        )
+        data = SlotData.from_instance(generate_slot(settings_, seed=3000 + k))
+        searched, shortcut = branch_and_bound(data), server_full_priced(data)
+        assert (shortcut.immediate, shortcut.queued) == (searched.immediate, searched.queued)
+        assert shortcut.status is searched.status is Status.OPTIMAL
+        assert shortcut.bound == pytest.approx(searched.bound, rel=1e-12, abs=1e-15)
 
 
 def test_hand_instances():

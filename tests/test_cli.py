@@ -110,8 +110,8 @@ def test_several_problems_are_all_reported(bad_file):
 def test_unknown_solver_and_bad_option():
     assert_bad_input(
         run_cli("solve", THREE, "--solver", "gurobi"),
-        "unknown solver 'gurobi' for admission (known: all-local, random, greedy, exact, "
-        "exact-cvxpy, enumerate, exact-joint, exact-pyomo, threshold)",
+        "unknown solver 'gurobi' for admission (known: all-local, all-server, random, greedy, "
+        "exact, exact-cvxpy, exact-scip, enumerate, exact-joint, exact-pyomo, threshold)",
     )
     assert_bad_input(
         run_cli("solve", THREE, "--option", "k=4"),

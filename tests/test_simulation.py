@@ -8,17 +8,21 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import re
 from unittest import mock
 
 import numpy as np
 import pytest
 
+from opt_offload import registry
 from opt_offload.costs.configs import preset
 from opt_offload.costs.flops import step_flops
+from opt_offload.errors import InputError
 from opt_offload.generators.admission import SlotSettings, generate_slot
 from opt_offload.models.admission import SlotData, slot_value
 from opt_offload.prada import EDGE_MODEL, SERVER_MODEL, TABLE2
 from opt_offload.queueing import list_schedule_waits
+from opt_offload.registry import solvers_for
 from opt_offload.simulation import SimulationConfig, simulate
 from opt_offload.simulation import engine as engine_module
 from opt_offload.simulation.calibration import (
@@ -33,7 +37,7 @@ from opt_offload.simulation.config import shared_reading_solvable
 from opt_offload.simulation.engine import Simulation
 from opt_offload.simulation.presets import PRESETS
 from opt_offload.simulation.quality import QualitySurrogate
-from opt_offload.simulation.schedulers import SCHEDULERS
+from opt_offload.simulation.schedulers import SCHEDULERS, scheduler_names, stage2_scheduler
 from opt_offload.simulation.server import Server
 from opt_offload.simulation.sweep import TIMING_FIELDS
 from opt_offload.simulation.tasks import StepDraws, draw_lengths, step_flops_array
@@ -182,16 +186,82 @@ def test_admitting_beyond_the_free_slots_is_refused():
 # --- Stage 2 runs the registered solvers' own functions ---------------------------------------
 
 
-@pytest.mark.parametrize("name", ["threshold", "exact", "greedy", "all-local"])
-def test_schedulers_decide_as_the_registered_solvers(name):
+SLOT_SOLVES = [
+    ("threshold", {}),
+    ("threshold", {"zero_price_check": False, "queue_upload": "paper"}),
+    ("exact", {}),
+    ("exact-joint", {}),
+    ("greedy", {}),
+    ("random", {}),
+    ("all-local", {}),
+    ("all-server", {}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), SLOT_SOLVES)
+def test_schedulers_decide_as_the_registered_solvers(name, options):
+    scheduler = stage2_scheduler(name, options)
     for k in range(30):
+        upload = ("priced", "shared")[k % 2]
         instance = generate_slot(SlotSettings(candidates=1 + k % 9), 700 + k)
+        instance = instance.model_copy(
+            update={"queue": instance.queue.model_copy(update={"upload": upload})}
+        )
         data = SlotData.from_instance(instance)
-        immediate, queued = SCHEDULERS[name](data, random.Random(0))
-        decisions = solve(instance, name).decisions
+        immediate, queued = scheduler(data, random.Random(0))  # random: seed 0's draws
+        decisions = solve(instance, name, **options).decisions
         for i, ident in enumerate(data.ids):
             action = "immediate" if i in immediate else "queue" if i in queued else "local"
             assert decisions[ident]["action"] == action
+
+
+def test_the_schedulers_are_the_registered_admission_solvers_with_a_slot_solve():
+    names = [s.name for s in solvers_for("admission") if s.per_slot is not None]
+    assert list(SCHEDULERS) == scheduler_names() == names
+    assert {"threshold", "exact", "greedy", "random", "all-local", "all-server"} <= set(names)
+    assert "enumerate" not in SCHEDULERS  # it judges instances, 3^n a slot: no slot solve
+
+
+def test_a_registered_solver_with_a_slot_solve_is_a_scheduler_by_name(monkeypatch):
+    # register a solver as a user would; the simulator takes it by name, options and all
+    calls = []
+
+    def admit_first(*, how_many: int):
+        def schedule(data, rng):
+            calls.append(len(data.ids))
+            return data.candidates[: min(how_many, data.free_slots)], ()
+
+        return schedule
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    registry.register(
+        "admission",
+        "first-few",
+        exact=False,
+        description="test: the first candidates admitted",
+        options=(registry.Option("how_many", int, 1, "admitted per slot"),),
+        per_slot=admit_first,
+    )(lambda instance, *, time_limit=None, how_many=1: None)
+    config = dataclasses.replace(
+        SHORT, scheduler="first-few", scheduler_options={"how_many": "2"}, capacity=30
+    )
+    result = simulate(config)
+    assert calls and result.offload_fraction > 0.0 and result.queued_fraction == 0.0
+    with pytest.raises(InputError, match="scheduler option: option how_many: must be > 0"):
+        dataclasses.replace(config, scheduler_options={"how_many": 0}).check()
+
+
+def test_scheduler_names_and_options_are_checked_as_solve_checks_them():
+    bad = [
+        (dict(scheduler="enumerate"), "no per-slot solve for the simulator"),
+        (dict(scheduler="nope"), "scheduler: unknown 'nope' (known: all-local"),
+        (dict(scheduler_options={"gap": 1}), "has no option 'gap' (options: kmax"),
+        (dict(scheduler_options={"zero_price_check": "maybe"}), "expected bool"),
+        (dict(scheduler="exact", scheduler_options={"kmax": 0}), "option kmax: must be > 0"),
+    ]
+    for fields, message in bad:
+        with pytest.raises(InputError, match=re.escape(message)):
+            dataclasses.replace(SHORT, **fields).check()
 
 
 def capture_slots(config: SimulationConfig) -> list[SlotData]:
@@ -203,7 +273,7 @@ def capture_slots(config: SimulationConfig) -> list[SlotData]:
         slots.append(data)
         return scheduler(data, rng)
 
-    with mock.patch.object(engine_module, "stage2_scheduler", lambda name: recording):
+    with mock.patch.object(engine_module, "stage2_scheduler", lambda *named: recording):
         simulate(config)
     return slots
 

@@ -45,8 +45,8 @@ def test_simulate_bad_input_exits_2_with_one_line_per_problem(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert lines == [
-        "opt-offload: scheduler: unknown 'nope' (known: threshold, exact, greedy, random, "
-        "all-local, all-server)",
+        "opt-offload: scheduler: unknown 'nope' (known: all-local, all-server, random, greedy, "
+        "exact, exact-cvxpy, exact-scip, exact-joint, exact-pyomo, threshold)",
         "opt-offload: policy: unknown 'x' (known: screen, random, all)",
         "opt-offload: M: must be positive, got 0",
     ]

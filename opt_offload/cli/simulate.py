@@ -12,7 +12,10 @@ from ..io import write_text_atomic
 from .common import console
 
 DEFAULT_SLOTS = 2000
-SCHEDULERS_HELP = "threshold, exact, greedy, random, all-local (admission solvers) or all-server"
+SCHEDULERS_HELP = (
+    "a registered admission solver with a per-slot solve: threshold, exact, greedy, random, "
+    "all-local, all-server, exact-joint, exact-pyomo, exact-cvxpy"
+)
 SURROGATE_NOTE = (
     "accuracy is a SURROGATE (opt_offload.simulation.quality), calibrated in expectation to "
     "PRADA Table 2, not a measured accuracy"
@@ -65,6 +68,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scheduler", default="threshold", help=f"Stage 2: {SCHEDULERS_HELP} (threshold)"
     )
+    parser.add_argument(
+        "--scheduler-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an option of the scheduler, as `solve --option` takes it (repeatable; "
+        "`opt-offload solvers` lists them)",
+    )
     parser.add_argument("--policy", default="screen", help="Stage 1: screen, random, all (screen)")
     parser.add_argument("--seed", type=int, default=0)
     output = parser.add_mutually_exclusive_group()
@@ -104,19 +114,26 @@ def run_config(args: argparse.Namespace, **fields):
 def run(args: argparse.Namespace) -> int:
     from ..io import csv_text
     from ..simulation import simulate
+    from .common import parse_key_values
 
     config = run_config(
         args,
         capacity=args.M,
         bandwidth_hz=args.B,
         scheduler=args.scheduler,
+        scheduler_options=parse_key_values(args.scheduler_option, "--scheduler-option"),
         policy=args.policy,
         seed=args.seed,
     )
     config.check()
     with progress_bar("slots", config.slots) as show:  # the drain after them ends the bar
         result = simulate(config, show)
-    document = {**result.as_dict(), "arrivals": args.arrivals, "note": SURROGATE_NOTE}
+    document = {
+        **result.as_dict(),
+        "scheduler_options": dict(config.scheduler_options),
+        "arrivals": args.arrivals,
+        "note": SURROGATE_NOTE,
+    }
     text = {"json": json.dumps(document, indent=2) + "\n", "csv": csv_text([result.as_dict()])}
     if args.out:
         kind = "csv" if args.csv or (not args.json and args.out.endswith(".csv")) else "json"

@@ -18,7 +18,7 @@ from .common import (
     add_solver_arguments,
     console,
     exit_code,
-    parse_key_values,
+    solver_options,
 )
 
 
@@ -33,6 +33,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="instance file (JSON or YAML)")
     parser.add_argument("--solver", help="solver name (default: the kind's exact solver)")
     add_solver_arguments(parser)
+    parser.add_argument(
+        "--from-solution",
+        metavar="SOL",
+        help="judge a solver's solution file of the model `opt-offload export` writes for this "
+        "instance, instead of solving (NAME VALUE lines or CPLEX XML)",
+    )
     parser.add_argument("--out", metavar="PATH", help="write the solution JSON here (atomically)")
     parser.add_argument("--json", action="store_true", help="print the solution JSON instead")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the solution into this file")
@@ -51,9 +57,10 @@ def run(args: argparse.Namespace) -> int:
     instance = load_instance(args.file)
     if args.pareto:
         return run_pareto(args, instance)
-    solution = solve(
-        instance, args.solver, time_limit=args.time_limit, **parse_key_values(args.option)
-    )
+    if args.from_solution:
+        solution = judge_solution_file(instance, args.from_solution)
+    else:
+        solution = solve(instance, args.solver, time_limit=args.time_limit, **solver_options(args))
     text = to_json(solution)
     write_out(args.out, text)
     if args.plot:
@@ -65,6 +72,21 @@ def run(args: argparse.Namespace) -> int:
         if args.out:
             console.print(f"solution written to {Path(args.out)}")
     return exit_code(solution)
+
+
+def judge_solution_file(instance, path: str):
+    """Decode a solution file of the exported model and judge it (status ``feasible``: a
+    file carries no proof)."""
+    from ..exchange import export_model, read_solution
+    from ..registry import SolverResult, SolverSpec
+    from ..schemas import Status
+    from ..solve import judge
+
+    exported = export_model(instance)
+    decisions = exported.decode(read_solution(path, exported.form))
+    spec = SolverSpec(instance.kind, "from-solution", judge, False, "a solution file")
+    result = SolverResult(Status.FEASIBLE, decisions, message=f"read from {path}")
+    return judge(instance, spec, {"file": str(path)}, result, 0.0)
 
 
 def write_out(path: str | None, text: str) -> None:
@@ -91,10 +113,10 @@ def run_pareto(args: argparse.Namespace, instance) -> int:
 
     spec = get_solver("assignment", name)
     spec.check(instance)
-    options = spec.parse_options(parse_key_values(args.option))
+    options = spec.parse_options(solver_options(args))
     front = pareto_front(
         instance,
-        backend=BACKENDS[name],
+        backend=options["backend"],
         time_limit=args.time_limit,
         mip_gap=options["mip_gap"],
     )

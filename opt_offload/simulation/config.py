@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +21,7 @@ from .arrivals import TraceSpec
 from .calibration import BETA_PER_S, FLOPS_SLM
 from .policies import POLICIES
 from .presets import PRESETS
-from .schedulers import SCHEDULERS
+from .schedulers import stage2_scheduler
 
 # How a queued request's upload is read (the admission instance's queue.upload): 'priced' at
 # B_ref without taking band (design §4, what Theorem 2 solves), or 'shared': it uploads now in
@@ -36,6 +38,12 @@ def shared_reading_solvable() -> bool:
     return any(field.name == "shared" for field in dataclasses.fields(SlotData))
 
 
+def unknown_name(field_name: str, value: str, known) -> list[str]:
+    if value in known:
+        return []
+    return [f"{field_name}: unknown {value!r} (known: {', '.join(known)})"]
+
+
 @dataclass(frozen=True)
 class SimulationConfig:
     """Arrivals come in slots [0, slots); the run goes on until every task has finished, and
@@ -43,7 +51,7 @@ class SimulationConfig:
     ``warmup=None`` means a tenth of the slots."""
 
     preset: str = "gsm8k"
-    scheduler: str = "threshold"
+    scheduler: str = "threshold"  # a registered admission solver with a per-slot solve
     policy: str = "screen"
     capacity: int = CAPACITY  # M
     bandwidth_hz: float = TABLE3_BANDWIDTH_HZ  # B, a budget per slot
@@ -59,6 +67,8 @@ class SimulationConfig:
     slot_s: float = SLOT_S
     flops_slm: float = FLOPS_SLM
     trace: TraceSpec | None = None  # replay a trace's requests instead of Poisson(lambda)
+    # the scheduler's options, as ``solve`` takes them (``opt-offload solvers`` lists them)
+    scheduler_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def measured_from(self) -> int:
@@ -81,14 +91,12 @@ class SimulationConfig:
         return asdict(self)
 
     def check(self) -> None:
-        problems = []
-        for name, value, known in (
-            ("preset", self.preset, PRESETS),
-            ("scheduler", self.scheduler, SCHEDULERS),
-            ("policy", self.policy, POLICIES),
-        ):
-            if value not in known:
-                problems.append(f"{name}: unknown {value!r} (known: {', '.join(known)})")
+        problems = unknown_name("preset", self.preset, PRESETS)
+        try:
+            stage2_scheduler(self.scheduler, self.scheduler_options)
+        except InputError as error:
+            problems += error.problems
+        problems += unknown_name("policy", self.policy, POLICIES)
         positive = {
             "M": self.capacity,
             "B": self.bandwidth_hz,

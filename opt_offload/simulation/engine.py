@@ -149,7 +149,7 @@ class Simulation:
         self.trace = trace
         self.task_preset = task_preset(config.preset)
         self.nominate = stage1_policy(config.policy)
-        self.schedule = stage2_scheduler(config.scheduler)
+        self.schedule = stage2_scheduler(config.scheduler, config.scheduler_options)
         task_seeds, policy_seeds, scheduler_seeds = config.seed_sequence().spawn(3)
         self.task_rng = np.random.default_rng(task_seeds)
         self.policy_rng = np.random.default_rng(policy_seeds)
@@ -416,8 +416,8 @@ def simulate(
     :class:`~opt_offload.models.admission.SlotData` (queue delays given) and the run's
     ``random.Random``; it returns the positions (indices into ``data``'s candidates) admitted
     now and those queued, every other candidate running locally. It replaces the scheduler
-    named in ``config`` (see :data:`~opt_offload.simulation.schedulers.SCHEDULERS` for the
-    built-in ones, which a hook may wrap).
+    named in ``config`` (:data:`~opt_offload.simulation.schedulers.SCHEDULERS`: the registered
+    admission solvers' slot solves, which a hook may wrap).
     """
     simulation = Simulation(config)
     if scheduler is not None:

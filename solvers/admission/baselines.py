@@ -1,4 +1,5 @@
-"""Admission baselines: all-local, the random scheduler of PRADA Sec. 5.3, greedy by w0."""
+"""Admission baselines: all-local, all-server, the random scheduler of PRADA Sec. 5.3, greedy
+by w0."""
 
 from __future__ import annotations
 
@@ -9,11 +10,24 @@ from opt_offload.models.admission import SlotData
 from opt_offload.registry import Option, SolverResult, non_negative, register
 from opt_offload.schemas import AdmissionInstance, Status
 
-from .common import K_MAX, SlotAnswer, as_plain, best_alternative, decisions_of, solve_slot
+from .common import (
+    K_MAX,
+    Decision,
+    SlotAnswer,
+    as_plain,
+    best_alternative,
+    decisions_of,
+    per_slot_of,
+    solve_slot,
+)
 
 
 def local_decisions(instance: AdmissionInstance) -> dict[str, dict]:
     return {c.id: {"action": "local", "bandwidth_hz": 0.0} for c in instance.candidates}
+
+
+def nothing_offloaded(data: SlotData, rng: _random.Random | None = None) -> Decision:
+    return (), ()
 
 
 @register(
@@ -21,9 +35,32 @@ def local_decisions(instance: AdmissionInstance) -> dict[str, dict]:
     "all-local",
     exact=False,
     description="every candidate runs locally (alpha = 0); always feasible, objective 0",
+    per_slot=lambda: nothing_offloaded,
 )
 def all_local(instance: AdmissionInstance, *, time_limit: float | None = None) -> SolverResult:
     return SolverResult(Status.FEASIBLE, local_decisions(instance))
+
+
+def everything_offloaded(data: SlotData, rng: _random.Random | None = None) -> Decision:
+    """Every candidate that can upload, whatever it is worth: admitted now in file order while
+    a server slot is free, queued after."""
+    candidates = data.candidates
+    return candidates[: data.free_slots], candidates[data.free_slots :]
+
+
+@register(
+    "admission",
+    "all-server",
+    exact=False,
+    description="every candidate that can upload is offloaded whatever it is worth: "
+    "immediate in file order while a server slot is free, queued after; the uploading set "
+    "shares B by the closed form (the simulator's offload-everything baseline)",
+    per_slot=lambda: everything_offloaded,
+)
+def all_server(instance: AdmissionInstance, *, time_limit: float | None = None) -> SolverResult:
+    data = SlotData.from_instance(instance)
+    immediate, queued = everything_offloaded(data)
+    return SolverResult(Status.FEASIBLE, as_plain(decisions_of(data, immediate, queued)))
 
 
 def random_actions(data: SlotData, rng: _random.Random) -> tuple[set[int], set[int]]:
@@ -49,7 +86,16 @@ def random_actions(data: SlotData, rng: _random.Random) -> tuple[set[int], set[i
     description="PRADA's random scheduler (Sec. 5.3): uniform over local / queue / immediate, "
     "infeasible draws mapped to valid actions (outage -> local, no free slot -> queue); "
     "the admitted share B by the closed form",
-    options=(Option("seed", int, 0, "seed of the draws", valid=non_negative),),
+    options=(
+        Option(
+            "seed",
+            int,
+            0,
+            "seed of the draws (a simulation draws from its run's seed instead)",
+            valid=non_negative,
+        ),
+    ),
+    per_slot=lambda seed: random_actions,
 )
 def random_scheduler(
     instance: AdmissionInstance, *, time_limit: float | None = None, seed: int = 0
@@ -87,6 +133,7 @@ def greedy_by_zero_price_gain(data: SlotData, time_limit: float | None = None) -
     "free and it raises the closed-form value, else queue or local; mode 'estimate' iterates "
     "the queue-delay fixed point",
     options=(Option("kmax", int, K_MAX, "most fixed-point iterations in mode 'estimate'"),),
+    per_slot=per_slot_of(greedy_by_zero_price_gain),
 )
 def greedy(
     instance: AdmissionInstance, *, time_limit: float | None = None, kmax: int = K_MAX

@@ -44,7 +44,7 @@ from opt_offload.models.admission import SlotData
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 
-from .common import K_MAX, SlotAnswer, best_alternative, solve_slot
+from .common import K_MAX, SlotAnswer, best_alternative, per_slot_of, solve_slot
 
 # Nodes whose upper bound is within this fraction of sum p_i of the incumbent are pruned.
 PRUNE_TOL = 1e-12
@@ -412,8 +412,38 @@ def best_slot_price(items: Items, capacity: int) -> float:
     return best[1]
 
 
+def server_full_priced(data: SlotData) -> SlotAnswer:
+    """The optimum when no slot is free and queued uploads take no band (reading 'priced'):
+    nothing can be admitted now and nothing shares the band, so the problem is separable and
+    each candidate takes its best alternative, queued when that is worth more than 0 (what
+    the search returns on such a slot, without building it: at PRADA's Table 3 the server is
+    full in almost every slot)."""
+    queued = []
+    bound = 0.0
+    for i in data.candidates:
+        value, queue = best_alternative(data, i)
+        if queue:
+            queued.append(i)
+            bound += value
+    return SlotAnswer(
+        Status.OPTIMAL,
+        frozenset(),
+        frozenset(queued),
+        bound=bound,
+        message="server full, queued uploads priced: each candidate's best alternative",
+    )
+
+
 def solve_closed_form(data: SlotData, time_limit: float | None = None) -> SlotAnswer:
-    """Exact inner solve of mode ``given`` by branch-and-bound (module docstring)."""
+    """Exact inner solve of mode ``given``: the separable server-full slot directly, else
+    branch-and-bound (module docstring)."""
+    if data.free_slots == 0 and not data.shared:
+        return server_full_priced(data)
+    return branch_and_bound(data, time_limit)
+
+
+def branch_and_bound(data: SlotData, time_limit: float | None = None) -> SlotAnswer:
+    """The search of the module docstring on one slot."""
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     items = search_items(data)
     search = search_of(items, data.free_slots, deadline)
@@ -454,6 +484,7 @@ def solve_closed_form(data: SlotData, time_limit: float | None = None) -> SlotAn
     "iterates the queue-delay fixed point with this exact inner solve: status 'feasible', "
     "a fixed point, not a proven optimum",
     options=(Option("kmax", int, K_MAX, "most fixed-point iterations in mode 'estimate'"),),
+    per_slot=per_slot_of(solve_closed_form),
 )
 def exact(
     instance: AdmissionInstance, *, time_limit: float | None = None, kmax: int = K_MAX

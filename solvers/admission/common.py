@@ -8,6 +8,7 @@ the closed-form split of design §4, the best split for that set.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -40,6 +41,33 @@ class SlotAnswer:
 WITH_DECISIONS = (Status.OPTIMAL, Status.FEASIBLE, Status.TIME_LIMIT)
 
 InnerSolver = Callable[[SlotData, float | None], SlotAnswer]
+
+# A slot's solve as the simulator calls it (the registry's ``per_slot``): the slot's data and
+# the run's generator -> the positions admitted now and those queued; the rest run locally.
+Decision = tuple[Collection[int], Collection[int]]
+SlotScheduler = Callable[[SlotData, random.Random], Decision]
+
+
+def scheduler_of(inner: InnerSolver) -> SlotScheduler:
+    """The slot solve of an inner solver: no time limit, its sets (none found: all local)."""
+
+    def schedule(data: SlotData, rng: random.Random) -> Decision:
+        answer = inner(data, None)
+        return answer.immediate, answer.queued
+
+    return schedule
+
+
+def per_slot_of(inner: InnerSolver) -> Callable[..., SlotScheduler]:
+    """``per_slot`` of a solver whose options are all of mode 'estimate' (kmax, the joint
+    search's gap): a simulator's slot has its queue delays given, so they leave its solve as
+    it is."""
+    schedule = scheduler_of(inner)
+
+    def per_slot(**estimate_options) -> SlotScheduler:
+        return schedule
+
+    return per_slot
 
 
 def decisions_of(

@@ -49,7 +49,14 @@ from opt_offload.registry import Option, SolverResult, gap_fraction, register
 from opt_offload.schemas import AdmissionInstance, Status
 
 from .branch_and_bound import CLOCK_EVERY, best_completion, solve_closed_form
-from .common import K_MAX, as_plain, decisions_of, estimate_fixed_point, solve_slot
+from .common import (
+    K_MAX,
+    as_plain,
+    decisions_of,
+    estimate_fixed_point,
+    per_slot_of,
+    solve_slot,
+)
 
 GAP = 1e-9
 MAX_CANDIDATES = 16
@@ -263,6 +270,7 @@ def supported(instance: AdmissionInstance) -> str | None:
         ),
     ),
     supports=supported,
+    per_slot=per_slot_of(solve_closed_form),  # with queue delays given it is 'exact'
 )
 def exact_joint(
     instance: AdmissionInstance,

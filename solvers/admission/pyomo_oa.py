@@ -19,14 +19,17 @@ from opt_offload.models.admission import (
     slot_value,
     split_bandwidth,
 )
+from opt_offload.models.formulation import ProblemClass
 from opt_offload.registry import Option, SolverResult, gap_fraction, register
 from opt_offload.schemas import AdmissionInstance, Status
 
-from ..backends import Limits, get_backend
-from .common import K_MAX, SlotAnswer, remaining, solve_slot
+from ..backends import Limits, backend_option, get_backend
+from .common import K_MAX, InnerSolver, SlotAnswer, remaining, scheduler_of, solve_slot
 
 ROUNDS = 100
 GAP = 1e-9
+# the cut rounds' MILP has continuous bandwidths and upload times: CP-SAT cannot take it
+BACKEND = backend_option("pyomo", ProblemClass.MILP, "pyomo-highs", continuous=True)
 
 
 def add_round_cuts(m, data: SlotData, uploading: set[int]) -> None:
@@ -38,17 +41,22 @@ def add_round_cuts(m, data: SlotData, uploading: set[int]) -> None:
 
 
 def solve_outer_approximation(
-    data: SlotData, time_limit: float | None, *, rounds: int = ROUNDS, gap: float = GAP
+    data: SlotData,
+    time_limit: float | None,
+    *,
+    rounds: int = ROUNDS,
+    gap: float = GAP,
+    backend: str = BACKEND.default,
 ) -> SlotAnswer:
     if not data.candidates:
         return SlotAnswer(Status.OPTIMAL, frozenset(), frozenset(), bound=0.0)
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     formulation = pyomo_formulation(data)
-    backend = get_backend("pyomo-highs")
+    solver = get_backend(backend)
     best = (float("-inf"), frozenset(), frozenset())
     upper = None
     for k in range(1, rounds + 1):
-        result = backend.solve(formulation, Limits(remaining(deadline), gap))
+        result = solver.solve(formulation, Limits(remaining(deadline), gap))
         if result.decisions is not None:
             immediate, queued = result.decisions
             value = slot_value(data, immediate, queued)
@@ -74,8 +82,8 @@ def solve_outer_approximation(
                 best[1],
                 best[2],
                 bound=upper,
-                message=f"outer approximation: {k} HiGHS rounds, {len(formulation.model.cuts)} "
-                "cuts",
+                message=f"outer approximation: {k} {solver.solver} rounds, "
+                f"{len(formulation.model.cuts)} cuts",
             )
         if deadline is not None and time.perf_counter() >= deadline:
             return SlotAnswer(
@@ -95,12 +103,20 @@ def solve_outer_approximation(
     )
 
 
+def outer_approximation(rounds: int, mip_gap: float, backend: str) -> InnerSolver:
+    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
+        return solve_outer_approximation(data, limit, rounds=rounds, gap=mip_gap, backend=backend)
+
+    return inner
+
+
 @register(
     "admission",
     "exact-pyomo",
     exact=True,
-    description="Pyomo MILP with outer-approximation cuts on c_i x_i / B_i, HiGHS via appsi "
-    "(persistent between cut rounds); optimal to `gap` with queue.delay 'given', fixed point "
+    description="Pyomo MILP with outer-approximation cuts on c_i x_i / B_i, HiGHS (persistent "
+    "between cut rounds; -o backend=NAME: any Pyomo MILP backend that takes continuous "
+    "variables); optimal to `gap` with queue.delay 'given', fixed point "
     "(status 'feasible') with 'estimate'",
     options=(
         Option("rounds", int, ROUNDS, "most outer-approximation rounds"),
@@ -112,8 +128,12 @@ def solve_outer_approximation(
             valid=gap_fraction,
         ),
         Option("kmax", int, K_MAX, "most fixed-point iterations in mode 'estimate'"),
+        BACKEND,
     ),
-    requires=("pyomo", "highspy"),
+    requires=("pyomo",),
+    per_slot=lambda rounds, mip_gap, kmax, backend: scheduler_of(
+        outer_approximation(rounds, mip_gap, backend)
+    ),
 )
 def exact_pyomo(
     instance: AdmissionInstance,
@@ -122,8 +142,7 @@ def exact_pyomo(
     rounds: int = ROUNDS,
     mip_gap: float = GAP,
     kmax: int = K_MAX,
+    backend: str = BACKEND.default,
 ) -> SolverResult:
-    def inner(data: SlotData, limit: float | None) -> SlotAnswer:
-        return solve_outer_approximation(data, limit, rounds=rounds, gap=mip_gap)
-
+    inner = outer_approximation(rounds, mip_gap, backend)
     return solve_slot(instance, inner, time_limit=time_limit, kmax=kmax)

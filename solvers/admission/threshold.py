@@ -97,7 +97,7 @@ from opt_offload.models.admission import SlotData, split_bandwidth
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 
-from .common import K_MAX, as_plain, best_alternative, decisions_of
+from .common import K_MAX, Decision, SlotScheduler, as_plain, best_alternative, decisions_of
 
 # Relative distance below a price at which "the set just below it" is read off.
 BELOW = 1e-9
@@ -481,6 +481,19 @@ def estimate_rules(
 TIME_LIMIT_NOTE = "queue-delay loop: time limit"
 
 
+def threshold_per_slot(
+    *, kmax: int, zero_price_check: bool, queue_upload: str, listed_lines: int
+) -> SlotScheduler:
+    """The rules on one slot of the simulator (queue delays given: kmax is not used)."""
+    variant = Variant(kmax, zero_price_check, queue_upload, listed_lines)
+
+    def schedule(data: SlotData, rng) -> Decision:
+        outcome = threshold_rules(data, variant)
+        return outcome.immediate, outcome.queued
+
+    return schedule
+
+
 @register(
     "admission",
     "threshold",
@@ -514,6 +527,7 @@ TIME_LIMIT_NOTE = "queue-delay loop: time limit"
             "(same decisions, n log n a probe)",
         ),
     ),
+    per_slot=threshold_per_slot,
 )
 def threshold(
     instance: AdmissionInstance,

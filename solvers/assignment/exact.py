@@ -20,10 +20,12 @@ import time
 
 from opt_offload.evaluate import evaluate
 from opt_offload.models.assignment import Tightening
+from opt_offload.models.formulation import ProblemClass
 from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import AssignmentInstance, Status
 
-from ..backends import Limits, solve_with
+from ..backends import Limits, backend_classes, backend_option, solve_with
+from ..backends.base import WORKERS_OPTION
 from .infeasibility import explain, unservable_message
 
 MIP_GAP = MIP_GAP_OPTION.default
@@ -38,14 +40,16 @@ MODE = Option(
 )
 
 TIGHTENING_OPTIONS = (
-    Option("scaled_budgets", bool, True, "(1d) divided by Omega_j (coefficients in (0, 1])"),
+    Option("scaled_budgets", bool, True, "(1d) in units of 2^k near Omega_j (exact; below 2)"),
     Option("storage_cover", bool, True, "minimal cover cuts of each edge's storage (1b)"),
     Option("model_load", bool, True, "(1c) aggregated per edge and model, weighted by (1d)"),
     Option("symmetry", bool, True, "order interchangeable servers"),
 )
 
-# the registered name -> the backend that solves its MILP
+# the registered name -> the backend that solves its MILP by default; ``-o backend=NAME``
+# picks any other registered backend of the same layer
 BACKENDS = {"exact": "pyomo-highs", "exact-cvxpy": "cvxpy-highs"}
+LAYERS = {"exact": "pyomo", "exact-cvxpy": "cvxpy"}
 
 
 def formulation_of(
@@ -59,7 +63,7 @@ def formulation_of(
     formulation, kept free of them as an oracle)."""
     from opt_offload.models.assignment import cvxpy_formulation, pyomo_formulation
 
-    if backend.startswith("pyomo"):
+    if backend_classes()[backend].layer == "pyomo":
         return pyomo_formulation(
             instance,
             objective=stage,
@@ -90,6 +94,7 @@ def solve_stage(
     time_limit: float | None = None,
     mip_gap: float = MIP_GAP,
     tightening: Tightening | None = None,
+    workers: int | None = None,
 ) -> SolverResult:
     """One MILP: ``stage`` is throughput (max S), transmission (min T) or weighted, with
     ``S >= min_throughput`` when given, solved by the named backend (``tightening``: the
@@ -105,7 +110,7 @@ def solve_stage(
         return trivial_stage(instance, min_throughput)
     formulation = formulation_of(instance, stage, min_throughput, backend, tightening)
     # the limit covers building the model (and importing its layer) too
-    return solve_with(backend, formulation, Limits(time_limit, mip_gap).after(start))
+    return solve_with(backend, formulation, Limits(time_limit, mip_gap, workers).after(start))
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -191,8 +196,9 @@ def solve_assignment(
     mode: str = "",
     mip_gap: float = MIP_GAP,
     tightening: Tightening | None = None,
+    workers: int | None = None,
 ) -> SolverResult:
-    options = dict(backend=backend, mip_gap=mip_gap, tightening=tightening)
+    options = dict(backend=backend, mip_gap=mip_gap, tightening=tightening, workers=workers)
     if instance.variant == "strict":
         return solve_strict(instance, time_limit, **options)
     chosen = mode or instance.objective.mode
@@ -203,9 +209,10 @@ def solve_assignment(
 def register_exact(
     name: str, description: str, requires: tuple[str, ...], extra: tuple[Option, ...] = ()
 ):
-    """Register the MILP through one backend (``BACKENDS[name]``); both share everything else.
+    """Register the MILP through one modelling layer (``LAYERS[name]``), solved by
+    ``BACKENDS[name]`` unless ``-o backend=NAME`` says otherwise; both share everything else.
     ``extra``: the tightening switches (the fields of :class:`Tightening`)."""
-    backend = BACKENDS[name]
+    backend_choice = backend_option(LAYERS[name], ProblemClass.MILP, BACKENDS[name], False)
 
     def run(
         instance: AssignmentInstance,
@@ -213,6 +220,8 @@ def register_exact(
         time_limit: float | None = None,
         mode: str = "",
         mip_gap: float = MIP_GAP,
+        backend: str = BACKENDS[name],
+        workers: int = 0,
         **switches: bool,
     ) -> SolverResult:
         return solve_assignment(
@@ -222,10 +231,11 @@ def register_exact(
             mode=mode,
             mip_gap=mip_gap,
             tightening=Tightening(**switches) if extra else None,
+            workers=workers or None,
         )
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
-    options = (MODE, MIP_GAP_OPTION, *extra)
+    options = (MODE, MIP_GAP_OPTION, backend_choice, WORKERS_OPTION, *extra)
     return register(
         "assignment", name, exact=True, description=description, options=options, requires=requires
     )(run)
@@ -233,14 +243,15 @@ def register_exact(
 
 exact = register_exact(
     "exact",
-    "MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by HiGHS; "
-    "strict: min T, admission: lexicographic (max S, then min T) or weighted; tightenings "
-    "switchable",
-    ("pyomo", "highspy"),
+    "MILP of eq. (1) with (1a)-(1e), free or fixed placement, in Pyomo, solved by HiGHS "
+    "(-o backend=NAME: any Pyomo MILP backend); strict: min T, admission: lexicographic "
+    "(max S, then min T) or weighted; tightenings switchable",
+    ("pyomo",),
     TIGHTENING_OPTIONS,
 )
 exact_cvxpy = register_exact(
     "exact-cvxpy",
-    "the same MILP stated in CVXPY (vectorised), solved by HiGHS through CVXPY",
-    ("cvxpy", "highspy"),
+    "the same MILP stated in CVXPY (vectorised), solved by HiGHS through CVXPY (-o "
+    "backend=cvxpy-scip: SCIP)",
+    ("cvxpy",),
 )

@@ -4,12 +4,21 @@
 :mod:`opt_offload.models`; see :mod:`.base` for the contract and how a backend registers.
 """
 
-from . import cvxpy_highs, cvxpy_scip, pyomo_highs  # noqa: F401  (registration side effect)
+from . import (  # noqa: F401  (registration side effect)
+    cpsat,
+    cvxpy_highs,
+    cvxpy_scip,
+    pyomo_highs,
+    pyomo_solvers,
+    scip,
+)
 from .base import (
     Backend,
     BackendResult,
     Limits,
     backend_classes,
+    backend_option,
+    backend_refusal,
     backends_for,
     get_backend,
     register_backend,
@@ -21,6 +30,8 @@ __all__ = [
     "BackendResult",
     "Limits",
     "backend_classes",
+    "backend_option",
+    "backend_refusal",
     "backends_for",
     "get_backend",
     "register_backend",

@@ -18,12 +18,12 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from opt_offload.errors import InputError, SolverUnavailable
 from opt_offload.models.formulation import Formulation, Layer, ProblemClass
-from opt_offload.registry import SolverResult
+from opt_offload.registry import Option, SolverResult
 from opt_offload.schemas import Status
 
 DEFAULT_MIP_GAP = 1e-6
@@ -31,11 +31,14 @@ DEFAULT_MIP_GAP = 1e-6
 
 @dataclass(frozen=True)
 class Limits:
-    """What a solve may spend and when it may stop: ``time_limit`` seconds (None: none) and
-    the relative ``mip_gap`` at which the solver may call its incumbent optimal."""
+    """What a solve may spend and when it may stop: ``time_limit`` seconds (None: none), the
+    relative ``mip_gap`` at which the solver may call its incumbent optimal, and ``workers``,
+    the threads of a solver that takes a count (CP-SAT, Gurobi, CPLEX, CBC; None: its own
+    default)."""
 
     time_limit: float | None = None
     mip_gap: float = DEFAULT_MIP_GAP
+    workers: int | None = None
 
     def after(self, start: float) -> Limits:
         """The same limits less the time spent since ``start`` (perf_counter); what is left
@@ -43,7 +46,7 @@ class Limits:
         if self.time_limit is None:
             return self
         left = self.time_limit - (time.perf_counter() - start)
-        return Limits(max(left, MIN_TIME_S), self.mip_gap)
+        return replace(self, time_limit=max(left, MIN_TIME_S))
 
     @property
     def seconds(self) -> float | None:
@@ -89,6 +92,9 @@ class Backend(ABC):
     solver: ClassVar[str]
     classes: ClassVar[frozenset[ProblemClass]]
     requires: ClassVar[tuple[str, ...]]
+    install: ClassVar[str] = "pip install opt-offload"  # how to get what ``requires`` names
+    # takes integer variables only (CP-SAT): refuses a MILP with continuous columns
+    integer_only: ClassVar[bool] = False
     warm_start: ClassVar[bool] = False
     STATUS_MAP: ClassVar[Mapping[Any, Status]]
 
@@ -106,15 +112,27 @@ class Backend(ABC):
         return not cls.missing()
 
     @classmethod
+    def unavailable(cls) -> str | None:
+        """Why this backend cannot run here, with how to install what it lacks (None: it can)."""
+        missing = cls.missing()
+        if not missing:
+            return None
+        needs = ", ".join(missing)
+        return f"backend {cls.name!r} needs {needs}, which is not installed ({cls.install})"
+
+    @classmethod
+    def licence(cls) -> str:
+        """The licence in force here (the commercial backends probe theirs)."""
+        return "open source"
+
+    @classmethod
     def status_of(cls, native: Any) -> Status:
         return cls.STATUS_MAP[native]
 
     def check(self, formulation: Formulation, warm_start: Any | None = None) -> None:
         """Raise SolverUnavailable if this backend cannot take the formulation as asked."""
-        if self.missing():
-            raise SolverUnavailable(
-                f"backend {self.name!r} needs {', '.join(self.missing())}, which is not installed"
-            )
+        if reason := self.unavailable():
+            raise SolverUnavailable(reason)
         if formulation.layer != self.layer:
             raise SolverUnavailable(
                 f"backend {self.name!r} takes {self.layer} models, not {formulation.layer}"
@@ -193,13 +211,64 @@ def get_backend(name: str) -> Backend:
     return cls()
 
 
-def backends_for(layer: Layer, problem_class: ProblemClass) -> list[str]:
-    """Names of the registered backends that take this layer and problem class."""
+def backends_for(layer: Layer, problem_class: ProblemClass, continuous: bool = False) -> list[str]:
+    """Names of the registered backends that take this layer and problem class (and, with
+    ``continuous``, continuous variables)."""
     return [
         name
         for name, cls in _BACKENDS.items()
-        if cls.layer == layer and problem_class in cls.classes
+        if cls.layer == layer
+        and problem_class in cls.classes
+        and not (continuous and cls.integer_only)
     ]
+
+
+def backend_refusal(
+    name: str, layer: Layer, problem_class: ProblemClass, continuous: bool = True
+) -> str | None:
+    """Why the named backend cannot take this solver's formulations (its layer, its problem
+    class, and whether it has continuous variables), or is not installed here; None if it can."""
+    cls = _BACKENDS.get(name)
+    fits = backends_for(layer, problem_class, continuous)
+    if cls is None:
+        return f"unknown backend {name!r} (known: {', '.join(sorted(_BACKENDS))})"
+    if name not in fits:
+        what = f"{layer} {problem_class.value}" + (" with continuous columns" if continuous else "")
+        return f"backend {name!r} cannot take this solver's {what} (it can: {', '.join(fits)})"
+    return cls.unavailable()
+
+
+def backend_option(
+    layer: Layer, problem_class: ProblemClass, default: str, continuous: bool = True
+) -> Option:
+    """The ``backend`` option of an exact solver whose formulations are ``layer`` models of
+    ``problem_class`` (``continuous``: with continuous variables): any registered backend that
+    takes them, checked when the option is parsed, before anything is built."""
+
+    def valid(name: str) -> str | None:
+        return backend_refusal(name, layer, problem_class, continuous)
+
+    return Option(
+        "backend",
+        str,
+        default,
+        f"the backend the {layer} {problem_class.value} goes to (`opt-offload solvers --backends`)",
+        valid=valid,
+    )
+
+
+def worker_count(value: int) -> str | None:
+    return None if value >= 0 else "must be 0 (the backend's default) or a thread count"
+
+
+WORKERS_OPTION = Option(
+    "workers",
+    int,
+    0,
+    "threads of CP-SAT (num_workers), Gurobi (Threads), CPLEX and CBC (threads); 0: the "
+    "backend's default; HiGHS and SCIP search on one thread",
+    valid=worker_count,
+)
 
 
 def solve_with(

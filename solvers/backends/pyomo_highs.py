@@ -62,6 +62,10 @@ class PyomoHighs(Backend):
             self._highs = Highs()
         return self._highs
 
+    def solver_options(self, limits: Limits) -> dict:
+        """More arguments of the interface's ``solve`` (HiGHS's MIP search is serial)."""
+        return {}
+
     def run(self, formulation: Formulation, limits: Limits, warm: bool) -> BackendResult:
         from pyomo.contrib.solver.common.results import SolutionStatus
 
@@ -71,6 +75,7 @@ class PyomoHighs(Backend):
             rel_gap=limits.mip_gap,
             load_solutions=False,
             raise_exception_on_nonoptimal_result=False,
+            **self.solver_options(limits),
         )
         native = results.termination_condition.name
         found = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import time
 
+from opt_offload.models.formulation import ProblemClass
 from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import PlacementInstance
 
-from ..backends import Limits, solve_with
+from ..backends import Limits, backend_option, solve_with
+from ..backends.base import WORKERS_OPTION
+
+# the placement MILP has continuous cut variables z, but an optimal z is integral at integer x
+# (models/placement.py), so the integer-only CP-SAT takes it too
+PYOMO_BACKEND = backend_option("pyomo", ProblemClass.MILP, "pyomo-highs", continuous=False)
+CVXPY_BACKEND = backend_option("cvxpy", ProblemClass.MILP, "cvxpy-highs", continuous=False)
 
 CUT = Option(
     "cut",
@@ -25,8 +32,8 @@ CUT = Option(
     exact=True,
     description="MILP of eq. (2) / the design §6 cut cost with (2a), (2b), pins and the "
     "compute bound, in Pyomo, solved by HiGHS; reports the proven lower bound",
-    options=(CUT, MIP_GAP_OPTION),
-    requires=("pyomo", "highspy"),
+    options=(CUT, MIP_GAP_OPTION, PYOMO_BACKEND, WORKERS_OPTION),
+    requires=("pyomo",),
 )
 def exact(
     instance: PlacementInstance,
@@ -34,13 +41,16 @@ def exact(
     time_limit: float | None = None,
     cut: str = "marginal",
     mip_gap: float = MIP_GAP_OPTION.default,
+    backend: str = PYOMO_BACKEND.default,
+    workers: int = 0,
 ) -> SolverResult:
     start = time.perf_counter()
     from opt_offload.models.placement import pyomo_formulation
 
     formulation = pyomo_formulation(instance, cut)
     # the limit covers building the model (and importing Pyomo) too
-    return solve_with("pyomo-highs", formulation, Limits(time_limit, mip_gap).after(start))
+    limits = Limits(time_limit, mip_gap, workers or None)
+    return solve_with(backend, formulation, limits.after(start))
 
 
 @register(
@@ -49,17 +59,18 @@ def exact(
     exact=True,
     description="the same MILP (marginal cut form) in CVXPY, solved by HiGHS; a cross-check "
     "for small graphs",
-    options=(MIP_GAP_OPTION,),
-    requires=("cvxpy", "highspy"),
+    options=(MIP_GAP_OPTION, CVXPY_BACKEND),
+    requires=("cvxpy",),
 )
 def exact_cvxpy(
     instance: PlacementInstance,
     *,
     time_limit: float | None = None,
     mip_gap: float = MIP_GAP_OPTION.default,
+    backend: str = CVXPY_BACKEND.default,
 ) -> SolverResult:
     start = time.perf_counter()
     from opt_offload.models.placement import cvxpy_formulation
 
     formulation = cvxpy_formulation(instance)
-    return solve_with("cvxpy-highs", formulation, Limits(time_limit, mip_gap).after(start))
+    return solve_with(backend, formulation, Limits(time_limit, mip_gap).after(start))
