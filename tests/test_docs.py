@@ -121,7 +121,7 @@ def test_matching_rules():
 
 def test_api_reference_lists_every_public_name():
     text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
-    listed = set(re.findall(r"^```\{auto\w+\} opt_offload\.(\w+)", text, re.M))
+    listed = set(re.findall(r"^\.\. auto\w+:: opt_offload\.(\w+)$", text, re.M))
     assert listed == set(opt_offload.__all__)
 
 

@@ -121,9 +121,9 @@ def test_every_solution_of_the_shipped_notebooks_is_found():
 
 
 def documented_members() -> dict[str, set[str]]:
-    """Module -> the names the API reference documents in it (``{automodule}`` ``:members:``)."""
+    """Module -> the names the API reference documents in it (``automodule`` ``:members:``)."""
     text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"^```\{automodule\} (\S+)\n:members: (.*)$", text, re.M)
+    blocks = re.findall(r"^\.\. automodule:: (\S+)\n   :members: (.*)$", text, re.M)
     return {module: {m.strip() for m in members.split(",")} for module, members in blocks}
 
 
