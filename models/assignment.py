@@ -36,7 +36,9 @@ benchmark can show what it buys; none changes the set of integer solutions):
   non-increasing order along each group, which any solution satisfies after relabelling.
 
 Objectives (one stage each; solvers/assignment/exact.py combines them):
-``throughput`` max S, ``transmission`` min T, ``weighted`` max ``w_S S - w_T T``.
+``throughput`` max S, ``transmission`` min T, ``weighted`` max ``w_S S - w_T T``, and
+``lexicographic`` max ``M S - T`` with ``M`` = :meth:`AssignmentData.lexicographic_weight`,
+whose maximisers are exactly the lexicographic optima (max S, then min T) in one MILP.
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ from opt_offload.tolerance import exceeds
 
 from .formulation import Formulation, ProblemClass, binary_unit
 
-Stage = Literal["throughput", "transmission", "weighted"]
+Stage = Literal["throughput", "transmission", "weighted", "lexicographic"]
 COVER_MODELS = 10  # enumerate the storage covers of edges with at most this many models
 _LATEST: dict[str, AssignmentData] = {}  # AssignmentData.of: the last instance's data
-STAGES: tuple[Stage, ...] = ("throughput", "transmission", "weighted")
+STAGES: tuple[Stage, ...] = ("throughput", "transmission", "weighted", "lexicographic")
 
 
 def could_host(instance: AssignmentInstance, server: Server, model_id: str) -> bool:
@@ -214,6 +216,36 @@ class AssignmentData:
     def budget_capacity(self, j: int) -> float:
         """Omega_j in :meth:`budget_unit` (in [1, 2))."""
         return self.instance.servers[j].compute_budget_flop / self.budget_unit(j)
+
+    def per_task_transmission(self, extreme) -> np.ndarray:
+        """``extreme`` (np.maximum or np.minimum) of Ltrans_ij over each task's candidate
+        pairs; 0 for a task without pairs."""
+        task_of_pair = np.array([i for i, _ in self.pairs], dtype=int)
+        start = np.full(len(self.instance.tasks), -np.inf if extreme is np.maximum else np.inf)
+        extreme.at(start, task_of_pair, self.transmission)
+        return np.where(np.isfinite(start), start, 0.0)
+
+    def transmission_ceiling(self) -> float:
+        """An upper bound on T over every solution: each task on at most one server (1a) and
+        Ltrans >= 0, so T <= sum_i max_j Ltrans_ij."""
+        return float(self.per_task_transmission(np.maximum).sum())
+
+    def transmission_floor(self, served: int) -> float:
+        """A lower bound on T over every solution serving at least ``served`` tasks: the sum
+        of the ``served`` smallest per-task minima of Ltrans_ij."""
+        return float(np.sort(self.per_task_transmission(np.minimum))[:served].sum())
+
+    def lexicographic_weight(self) -> float:
+        """M of the one-MILP lexicographic objective ``max M S - T``: T_ceiling + 1.
+
+        Why it is exact: let (S*, T*) be the lexicographic optimum and (S, T) any feasible
+        point; 0 <= T, T* <= T_ceiling < M. If S <= S* - 1 (S is integral), then
+        ``M S - T <= M S* - M < M S* - T_ceiling <= M S* - T*``: the point is worse. Among
+        points with S = S*, ``M S - T`` orders them by -T. So every maximiser has S = S* and
+        the least T among those. With an upper bound U on ``M S - T`` (the solver's dual
+        bound), every solution has ``S <= (U + T_ceiling) / M``, and every solution with
+        S = S* has ``T >= M S* - U``; the +1 leaves a margin of 1 for the solver's gap."""
+        return self.transmission_ceiling() + 1.0
 
     def budget_share(self, p: int) -> float:
         """W_ij of pair p in its server's :meth:`budget_unit` (its server has a budget)."""
@@ -449,6 +481,7 @@ def build_pyomo(
         "throughput": (model.S, pyo.maximize),
         "transmission": (model.T, pyo.minimize),
         "weighted": (weights.throughput * model.S - weights.latency * model.T, pyo.maximize),
+        "lexicographic": (data.lexicographic_weight() * model.S - model.T, pyo.maximize),
     }[objective]
     model.objective = pyo.Objective(expr=expression, sense=sense)
     return model
@@ -461,7 +494,12 @@ def pyomo_values(model) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-STAGE_SENSE = {"throughput": "max", "transmission": "min", "weighted": "max"}
+STAGE_SENSE = {
+    "throughput": "max",
+    "transmission": "min",
+    "weighted": "max",
+    "lexicographic": "max",
+}
 
 
 def pyomo_formulation(
@@ -560,6 +598,7 @@ def build_cvxpy(
         "throughput": cp.Maximize(throughput),
         "transmission": cp.Minimize(transmission),
         "weighted": cp.Maximize(weights.throughput * throughput - weights.latency * transmission),
+        "lexicographic": cp.Maximize(data.lexicographic_weight() * throughput - transmission),
     }[objective]
     return cp.Problem(goal, constraints), x, y
 

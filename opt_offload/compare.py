@@ -143,13 +143,12 @@ def compare(
     from .io import load_instance
 
     named = [
-        (str(item), load_instance(item)) if isinstance(item, str | os.PathLike) else
-        (item.name, item)
+        (str(item), load_instance(item))
+        if isinstance(item, str | os.PathLike)
+        else (item.name, item)
         for item in instances
     ]
-    return compare_all(
-        named, solvers, reference=reference, time_limit=time_limit, options=options
-    )
+    return compare_all(named, solvers, reference=reference, time_limit=time_limit, options=options)
 
 
 def aggregate(rows: Sequence[ComparisonRow]) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from opt_offload.solve import solve
 from opt_offload.solvers.admission.branch_and_bound import (
     branch_and_bound,
     server_full_priced,
+    server_full_shared,
     solve_closed_form,
 )
 from opt_offload.solvers.admission.enumeration import closed_form_decisions, enumerate_optimum
@@ -103,6 +104,33 @@ def test_the_server_full_shortcut_is_what_the_search_returns():
         assert (shortcut.immediate, shortcut.queued) == (searched.immediate, searched.queued)
         assert shortcut.status is searched.status is Status.OPTIMAL
         assert shortcut.bound == pytest.approx(searched.bound, rel=1e-12, abs=1e-15)
+
+
+def test_the_shared_server_full_certificate_is_what_the_search_returns():
+    # queued uploads sharing the band on a full server: where the dual certifies queueing
+    # every worthwhile upload, the search proves the same set and value; where it does not,
+    # the shortcut declines (48 slots, 1..16 candidates, three bands)
+    certified = declined = 0
+    for k in range(48):
+        settings_ = SlotSettings(
+            candidates=1 + k % 16,
+            case="server-full",
+            bandwidth_hz=(TABLE3_BANDWIDTH_HZ, BINDING_BANDWIDTH_HZ, 1e5)[k % 3],
+            beta=(20.0, 200.0)[k % 2],
+            outage=k % 5 == 0,
+        )
+        instance = generate_slot(settings_, seed=4000 + k)
+        queue = instance.queue.model_copy(update={"upload": "shared"})
+        data = SlotData.from_instance(instance.model_copy(update={"queue": queue}))
+        shortcut = server_full_shared(data)
+        if shortcut is None:
+            declined += 1
+            continue
+        certified += 1
+        searched = branch_and_bound(data)
+        assert (shortcut.immediate, shortcut.queued) == (searched.immediate, searched.queued)
+        assert shortcut.bound == pytest.approx(searched.bound, rel=1e-12, abs=1e-15)
+    assert certified >= 10 and declined >= 5
 
 
 def test_hand_instances():

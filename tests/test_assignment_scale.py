@@ -115,3 +115,43 @@ def test_lagrangian_refuses_strict():
 
     with pytest.raises(SolverUnavailable, match="admission"):
         solve(random_instance(0, variant="strict"), "lagrangian")
+
+
+def test_one_milp_lexicographic_equals_enumeration_and_two_stages():
+    for seed in range(30):
+        instance = random_instance(seed, variant="admission")
+        best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
+        once = solve(instance, "exact", mode="lexicographic", stages=1)
+        twice = solve(instance, "exact", mode="lexicographic", stages=2)
+        for solution in (once, twice):
+            assert solution.status is Status.OPTIMAL, seed
+            assert_feasible(instance, solution)
+            assert solution.metrics["throughput"] == best_s == solution.bound, seed
+            assert solution.metrics["transmission_s"] == pytest.approx(best_t, abs=1e-9), seed
+        assert "one MILP" in once.message, seed
+
+
+def test_lexicographic_weight_and_transmission_floor_bound_every_solution():
+    for seed in range(30):
+        instance = random_instance(seed, variant="admission")
+        data = AssignmentData.of(instance)
+        outcomes = feasible_outcomes(instance)
+        assert max(t for _, t, _ in outcomes) < data.transmission_ceiling() + 1e-12, seed
+        assert data.lexicographic_weight() > data.transmission_ceiling(), seed
+        for served in range(len(instance.tasks) + 1):
+            reaching = [t for s, t, _ in outcomes if s >= served]
+            if reaching:
+                assert data.transmission_floor(served) <= min(reaching) + 1e-12, seed
+
+
+def test_one_milp_falls_back_to_two_stages_without_a_packing(monkeypatch):
+    from opt_offload.solvers.assignment import lagrangian
+
+    monkeypatch.setattr(lagrangian, "packed_throughput", lambda data: None)
+    instance = twin_edges(transmission_differs=True)
+    best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
+    solution = solve(instance, "exact", mode="lexicographic", stages=1)
+    assert solution.status is Status.OPTIMAL
+    assert "one MILP" not in solution.message
+    assert solution.metrics["throughput"] == best_s
+    assert solution.metrics["transmission_s"] == pytest.approx(best_t, abs=1e-9)

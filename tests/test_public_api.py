@@ -55,8 +55,15 @@ def test_an_instance_built_in_python_solves():
         bandwidth_hz=4e7,
         beta=20.0,
         candidates=[
-            AdmissionCandidate(id=f"u{i}", context_tokens=400, snr_db=10.0, waited_s=0.0,
-                               server_time_s=0.006, gain=gain, queue_delay_s=0.003)
+            AdmissionCandidate(
+                id=f"u{i}",
+                context_tokens=400,
+                snr_db=10.0,
+                waited_s=0.0,
+                server_time_s=0.006,
+                gain=gain,
+                queue_delay_s=0.003,
+            )
             for i, gain in enumerate((0.3, 0.1))
         ],
     )
@@ -72,13 +79,28 @@ def run_generate(args, tmp_path, capsys) -> str:
 
 def test_generators_write_what_the_command_line_writes(tmp_path, capsys):
     pairs = [
-        (["admission", "-n", "5", "--case", "competitive", "--bandwidth", "binding",
-          "--seed", "4"],
-         generate_admission(candidates=5, case="competitive", bandwidth="binding", seed=4)),
-        (["assignment", "--preset", "random", "--seed", "2"],
-         generate_assignment(preset="random", seed=2)),
-        (["placement", "--model", "llama-68m", "--devices", "paper-testbed-1"],
-         generate_placement(model="llama-68m", devices="paper-testbed-1")),
+        (
+            [
+                "admission",
+                "-n",
+                "5",
+                "--case",
+                "competitive",
+                "--bandwidth",
+                "binding",
+                "--seed",
+                "4",
+            ],
+            generate_admission(candidates=5, case="competitive", bandwidth="binding", seed=4),
+        ),
+        (
+            ["assignment", "--preset", "random", "--seed", "2"],
+            generate_assignment(preset="random", seed=2),
+        ),
+        (
+            ["placement", "--model", "llama-68m", "--devices", "paper-testbed-1"],
+            generate_placement(model="llama-68m", devices="paper-testbed-1"),
+        ),
     ]
     for args, instance in pairs:
         assert run_generate(args, tmp_path, capsys).strip() == to_json(instance).strip(), args

@@ -215,6 +215,24 @@ def test_schedulers_decide_as_the_registered_solvers(name, options):
             assert decisions[ident]["action"] == action
 
 
+@pytest.mark.parametrize("name", ["exact-pyomo", "exact-cvxpy", "exact-scip"])
+def test_the_formulations_slot_solves_reach_the_optimum(name):
+    # the MILP and MISOCP backends as schedulers: seconds a slot, so three slots each
+    if stage2_spec_missing(name):
+        pytest.skip(f"{name}: backend not installed")
+    scheduler = stage2_scheduler(name, {"mip_gap": 1e-9})
+    for k in range(3):
+        data = SlotData.from_instance(generate_slot(SlotSettings(candidates=4 + k), 900 + k))
+        optimum = slot_value(data, *SCHEDULERS["exact"](data, random.Random(0)))
+        assert slot_value(data, *scheduler(data, random.Random(0))) == pytest.approx(
+            optimum, rel=1e-6, abs=1e-9
+        )
+
+
+def stage2_spec_missing(name: str) -> bool:
+    return bool(registry.get_solver("admission", name).missing_backends())
+
+
 def test_the_schedulers_are_the_registered_admission_solvers_with_a_slot_solve():
     names = [s.name for s in solvers_for("admission") if s.per_slot is not None]
     assert list(SCHEDULERS) == scheduler_names() == names

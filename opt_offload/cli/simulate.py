@@ -14,7 +14,7 @@ from .common import console
 DEFAULT_SLOTS = 2000
 SCHEDULERS_HELP = (
     "a registered admission solver with a per-slot solve: threshold, exact, greedy, random, "
-    "all-local, all-server, exact-joint, exact-pyomo, exact-cvxpy"
+    "all-local, all-server, exact-joint, exact-pyomo, exact-cvxpy, exact-scip"
 )
 SURROGATE_NOTE = (
     "accuracy is a SURROGATE (opt_offload.simulation.quality), calibrated in expectation to "

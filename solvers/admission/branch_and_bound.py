@@ -434,11 +434,45 @@ def server_full_priced(data: SlotData) -> SlotAnswer:
     )
 
 
+def server_full_shared(data: SlotData) -> SlotAnswer | None:
+    """The optimum when no slot is free and queued uploads share the band, if the dual
+    certifies queueing every item: then the problem is ``max over Q of sum r_i - (sum u_i)^2``
+    over the items with ``r_i > u_i^2``, and for every t, ``(sum u)^2 >= 2 t sum u - t^2``
+    bounds any Q by ``t^2 + sum_i max(0, r_i - 2 t u_i)``. At t = U, the sum of u over all the
+    items, that bound is the value of queueing all of them when every ``r_i >= 2 U u_i``
+    (each item pays for its share of the penalty at the full set): optimal, no search needed
+    (at PRADA's Table 3 the server is full in almost every slot and uploads are small).
+    None when the certificate fails: the search decides."""
+    scale = data.beta_per_ms / data.bandwidth_mhz
+    items = []
+    for i in data.candidates:
+        value, weight2 = data.queue_value(i), scale * data.upload[i]
+        if value > weight2:
+            items.append((i, value, math.sqrt(weight2)))
+    total = sum(u for _, _, u in items)
+    if any(r < 2.0 * total * u for _, r, u in items):
+        return None
+    value = sum(r for _, r, _ in items) - total * total
+    return SlotAnswer(
+        Status.OPTIMAL,
+        frozenset(),
+        frozenset(i for i, _, _ in items),
+        bound=value,
+        message="server full, queued uploads shared: every worthwhile upload queued, "
+        "certified by the dual at the full set",
+    )
+
+
 def solve_closed_form(data: SlotData, time_limit: float | None = None) -> SlotAnswer:
-    """Exact inner solve of mode ``given``: the separable server-full slot directly, else
-    branch-and-bound (module docstring)."""
-    if data.free_slots == 0 and not data.shared:
-        return server_full_priced(data)
+    """Exact inner solve of mode ``given``: the server-full slot directly where it is
+    separable (priced) or the dual certifies it (shared), else branch-and-bound (module
+    docstring)."""
+    if data.free_slots == 0:
+        if not data.shared:
+            return server_full_priced(data)
+        certified = server_full_shared(data)
+        if certified is not None:
+            return certified
     return branch_and_bound(data, time_limit)
 
 

@@ -48,7 +48,7 @@ def solve_misocp(
 
 def misocp(
     mip_gap: float,
-    backend: str = CVXPY_BACKEND.default,
+    backend: str,
     formulate: Callable[[SlotData], Formulation] = cvxpy_formulation,
 ) -> InnerSolver:
     def inner(data: SlotData, limit: float | None) -> SlotAnswer:

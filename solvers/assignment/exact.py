@@ -7,8 +7,10 @@ One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throug
 
 - ``strict``: min T (S is the number of tasks); when HiGHS proves it infeasible, the message
   says why (:mod:`.infeasibility`);
-- ``admission``, ``lexicographic``: stage 1 max S, then stage 2 min T subject to S >= S*
-  (the first optimum kept); ``objective`` is S, ``bound`` stage 1's proven bound on it;
+- ``admission``, ``lexicographic``: one MILP, max ``M S - T`` with M above any T (option
+  ``stages=1``, the default of ``exact``; :func:`solve_lexicographic_at_once`), or stage 1
+  max S, then stage 2 min T subject to S >= S* (``stages=2``; always for ``exact-cvxpy``);
+  ``objective`` is S, ``bound`` the proven bound on it;
 - ``admission``, ``weighted``: max ``w_S S - w_T T``; the evaluator's objective is still S,
   on which this stage proves nothing, so ``bound`` is None and the message gives the weighted
   value and its bound.
@@ -16,6 +18,7 @@ One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throug
 
 from __future__ import annotations
 
+import math
 import time
 
 from opt_offload.evaluate import evaluate
@@ -44,6 +47,14 @@ TIGHTENING_OPTIONS = (
     Option("storage_cover", bool, True, "minimal cover cuts of each edge's storage (1b)"),
     Option("model_load", bool, True, "(1c) aggregated per edge and model, weighted by (1d)"),
     Option("symmetry", bool, True, "order interchangeable servers"),
+)
+
+STAGES_OPTION = Option(
+    "stages",
+    int,
+    1,
+    "lexicographic: 1 (one MILP, max M S - T, M above any T) or 2 (max S, then min T keeping S*)",
+    choices=(1, 2),
 )
 
 # the registered name -> the backend that solves its MILP by default; ``-o backend=NAME``
@@ -110,7 +121,9 @@ def solve_stage(
         return trivial_stage(instance, min_throughput)
     formulation = formulation_of(instance, stage, min_throughput, backend, tightening)
     # the limit covers building the model (and importing its layer) too
-    return solve_with(backend, formulation, Limits(time_limit, mip_gap, workers).after(start))
+    return solve_with(
+        backend, formulation, Limits(time_limit, mip_gap, workers=workers).after(start)
+    )
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -165,11 +178,81 @@ def solve_lexicographic(instance: AssignmentInstance, time_limit, **options) -> 
         instance, min_throughput=best, time_limit=remaining(time_limit, start), **options
     )
     # stage 2 found nothing in its time: stage 1's assignment still keeps S*
+    return two_stage_result(instance, first, second, first.bound)
+
+
+def solve_lexicographic_at_once(
+    instance: AssignmentInstance, time_limit, **options
+) -> SolverResult:
+    """The lexicographic optimum as one MILP, max ``M S - T`` (the proof that its maximisers
+    are the lexicographic optima is at ``AssignmentData.lexicographic_weight``). The solver
+    stops at an absolute gap g on that objective, g = mip_gap x a lower bound on T* (the
+    smallest Ltrans of as many tasks as the sequential packing serves, which S* is at least),
+    so that T is proven within the relative mip_gap as in stage 2; g <= 0.5 < 1 keeps S
+    exact. Where the packing does not apply or no pair passes the pre-filter, the two stages
+    run instead; where the answer's T is not proven within the gap, stage 2 runs from its S
+    (in what is left of the limit)."""
+    from opt_offload.models.assignment import AssignmentData
+
+    from .lagrangian import packed_throughput
+
+    start = time.perf_counter()
+    data = AssignmentData.of(instance)
+    served = packed_throughput(data)
+    mip_gap = options.pop("mip_gap")
+    if served is None or not data.pairs:
+        return solve_lexicographic(instance, time_limit, mip_gap=mip_gap, **options)
+    weight, ceiling = data.lexicographic_weight(), data.transmission_ceiling()
+    abs_gap = min(mip_gap * data.transmission_floor(served), 0.5)
+    formulation = formulation_of(
+        instance, "lexicographic", None, options["backend"], options["tightening"]
+    )
+    result = solve_with(
+        options["backend"],
+        formulation,
+        Limits(time_limit, 0.0, mip_abs_gap=abs_gap, workers=options["workers"]).after(start),
+    )
+    # every solution has S <= (U + T_ceiling) / M, U the bound on M S - T
+    bound = None if result.bound is None else math.floor((result.bound + ceiling) / weight)
+    if result.decisions is None:
+        return SolverResult(result.status, None, bound, result.message)
+    values = metrics(result.decisions, instance)
+    s_value, t_value = values["throughput"], values["transmission_s"]
+    # T's bound holds among solutions with S = S*: only once S* is proven
+    t_bound = weight * s_value - result.bound if bound == s_value else None
+    # the bound and M S are sums of about S terms of size M: allow their rounding
+    rounding = 1e-12 * weight * max(1, s_value)
+    t_proven = t_bound is not None and t_value - t_bound <= mip_gap * t_value + rounding
+    if result.status is Status.OPTIMAL and not (bound == s_value and t_proven):
+        second = min_transmission(
+            instance,
+            min_throughput=s_value,
+            time_limit=remaining(time_limit, start),
+            mip_gap=mip_gap,
+            **options,
+        )
+        return two_stage_result(instance, result, second, bound)
+    t_text = (
+        "(proven)" if t_proven else "(no bound)" if t_bound is None else f"(bound {t_bound:.6g})"
+    )
+    message = (
+        f"lexicographic (one MILP, M={weight:.6g}): S*={s_value} "
+        f"{'(proven)' if bound == s_value else f'(bound {bound})'}, T={t_value:.6g} s {t_text}"
+    )
+    return SolverResult(result.status, result.decisions, bound, message)
+
+
+def two_stage_result(
+    instance: AssignmentInstance, first: SolverResult, second: SolverResult, bound
+) -> SolverResult:
+    """Stage 2's answer when it has one, else stage 1's (which keeps S*); proven when both
+    stages are."""
+    best = metrics(first.decisions, instance)["throughput"]
     final = second if second.decisions is not None else first
     t_value = metrics(final.decisions, instance)["transmission_s"]
     stage_two = proven(second) if second.decisions is not None else "(stage 1's)"
     message = f"lexicographic: S*={best} {proven(first)}, T={t_value:.6g} s {stage_two}"
-    return SolverResult(combined_status(first, second), final.decisions, first.bound, message)
+    return SolverResult(combined_status(first, second), final.decisions, bound, message)
 
 
 def combined_status(first: SolverResult, second: SolverResult) -> Status:
@@ -197,13 +280,16 @@ def solve_assignment(
     mip_gap: float = MIP_GAP,
     tightening: Tightening | None = None,
     workers: int | None = None,
+    stages: int = 2,
 ) -> SolverResult:
     options = dict(backend=backend, mip_gap=mip_gap, tightening=tightening, workers=workers)
     if instance.variant == "strict":
         return solve_strict(instance, time_limit, **options)
-    chosen = mode or instance.objective.mode
-    solver = solve_lexicographic if chosen == "lexicographic" else solve_weighted
-    return solver(instance, time_limit, **options)
+    if (mode or instance.objective.mode) == "weighted":
+        return solve_weighted(instance, time_limit, **options)
+    if stages == 1:
+        return solve_lexicographic_at_once(instance, time_limit, **options)
+    return solve_lexicographic(instance, time_limit, **options)
 
 
 def register_exact(
@@ -211,7 +297,7 @@ def register_exact(
 ):
     """Register the MILP through one modelling layer (``LAYERS[name]``), solved by
     ``BACKENDS[name]`` unless ``-o backend=NAME`` says otherwise; both share everything else.
-    ``extra``: the tightening switches (the fields of :class:`Tightening`)."""
+    ``extra``: the tightening switches (the fields of :class:`Tightening`) and ``stages``."""
     backend_choice = backend_option(LAYERS[name], ProblemClass.MILP, BACKENDS[name], False)
 
     def run(
@@ -222,6 +308,7 @@ def register_exact(
         mip_gap: float = MIP_GAP,
         backend: str = BACKENDS[name],
         workers: int = 0,
+        stages: int = STAGES_OPTION.default if extra else 2,
         **switches: bool,
     ) -> SolverResult:
         return solve_assignment(
@@ -232,6 +319,7 @@ def register_exact(
             mip_gap=mip_gap,
             tightening=Tightening(**switches) if extra else None,
             workers=workers or None,
+            stages=stages,
         )
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
@@ -247,7 +335,7 @@ exact = register_exact(
     "(-o backend=NAME: any Pyomo MILP backend); strict: min T, admission: lexicographic "
     "(max S, then min T) or weighted; tightenings switchable",
     ("pyomo",),
-    TIGHTENING_OPTIONS,
+    (STAGES_OPTION, *TIGHTENING_OPTIONS),
 )
 exact_cvxpy = register_exact(
     "exact-cvxpy",

@@ -208,6 +208,15 @@ def sequential_packing(data, blocks: list[ServerBlock], profit: np.ndarray):
     return x, choice
 
 
+def packed_throughput(data) -> int | None:
+    """S of the sequential packing: a lower bound on the optimal S in milliseconds; None
+    where the packing does not apply (:func:`unsupported`)."""
+    if unsupported(data.instance) is not None:
+        return None
+    x, _ = sequential_packing(data, server_blocks(data), np.ones(len(data.pairs)))
+    return int(x.sum())
+
+
 def deployment_vector(data, blocks: list[ServerBlock], choice: list[int]) -> np.ndarray:
     y = np.zeros(len(data.deployments))
     position = {d: q for q, d in enumerate(data.deployments)}

@@ -18,7 +18,7 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from typing import Any, ClassVar
 
 from opt_offload.errors import InputError, SolverUnavailable
@@ -32,12 +32,15 @@ DEFAULT_MIP_GAP = 1e-6
 @dataclass(frozen=True)
 class Limits:
     """What a solve may spend and when it may stop: ``time_limit`` seconds (None: none), the
-    relative ``mip_gap`` at which the solver may call its incumbent optimal, and ``workers``,
-    the threads of a solver that takes a count (CP-SAT, Gurobi, CPLEX, CBC; None: its own
-    default)."""
+    relative ``mip_gap`` at which the solver may call its incumbent optimal and, when given,
+    the absolute ``mip_abs_gap`` (in the model's objective units) at which it may as well;
+    ``workers``, the threads of a solver that takes a count (CP-SAT, Gurobi, CPLEX, CBC; None:
+    its own default)."""
 
     time_limit: float | None = None
     mip_gap: float = DEFAULT_MIP_GAP
+    _: KW_ONLY  # the rarer two by name only, so that no call mistakes one for the other
+    mip_abs_gap: float | None = None
     workers: int | None = None
 
     def after(self, start: float) -> Limits:

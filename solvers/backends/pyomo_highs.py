@@ -73,6 +73,7 @@ class PyomoHighs(Backend):
             formulation.model,
             time_limit=limits.seconds,
             rel_gap=limits.mip_gap,
+            abs_gap=limits.mip_abs_gap,
             load_solutions=False,
             raise_exception_on_nonoptimal_result=False,
             **self.solver_options(limits),

@@ -49,7 +49,7 @@ def exact(
 
     formulation = pyomo_formulation(instance, cut)
     # the limit covers building the model (and importing Pyomo) too
-    limits = Limits(time_limit, mip_gap, workers or None)
+    limits = Limits(time_limit, mip_gap, workers=workers or None)
     return solve_with(backend, formulation, limits.after(start))
 
 
