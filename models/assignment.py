@@ -209,12 +209,14 @@ class AssignmentData:
         return rows
 
     def budget_unit(self, j: int) -> float:
-        """The unit server j's budget rows are stated in: 2^k just below Omega_j (1 without a
-        budget)."""
-        return binary_unit(self.instance.servers[j].compute_budget_flop or 0.0)
+        """The unit server j's budget rows are stated in: 2^k just below Omega_j, and 1 FLOP
+        for a budget under one FLOP or none. Scaling such a budget up would turn the pairs the
+        pre-filter lets through within the evaluator's absolute tolerance (a workload of 1e-45
+        against a budget of 4e-75) into coefficients of 1e29, which HiGHS reads as infinite."""
+        return binary_unit(max(self.instance.servers[j].compute_budget_flop or 0.0, 1.0))
 
     def budget_capacity(self, j: int) -> float:
-        """Omega_j in :meth:`budget_unit` (in [1, 2))."""
+        """Omega_j in :meth:`budget_unit` (in [1, 2) for a budget of at least one FLOP)."""
         return self.instance.servers[j].compute_budget_flop / self.budget_unit(j)
 
     def per_task_transmission(self, extreme) -> np.ndarray:
@@ -576,7 +578,12 @@ def build_cvxpy(
     if budgets:  # (1d): W_ij folded into the server-by-pair incidence
         by_server = data.pairs_of_server()
         load = incidence([by_server[j] for j, _ in budgets], n_pairs).multiply(data.workload)
-        constraints.append(load @ x <= np.array([b for _, b in budgets]))
+        # each row in its server's budget_unit, as in the Pyomo model (the very same
+        # constraint): in FLOP, coefficients ~1e13 against right-hand sides ~1e14 crash HiGHS
+        # 1.16's MIP presolve (a segfault; tests/data/rolling-window-flop.json)
+        units = np.array([data.budget_unit(j) for j, _ in budgets])
+        rows = load.multiply(1.0 / units[:, None]).tocsr()
+        constraints.append(rows @ x <= np.array([data.budget_capacity(j) for j, _ in budgets]))
     y = None
     if data.deployments:
         y = cp.Variable(len(data.deployments), boolean=True)

@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 from opt_offload.evaluate import evaluate
 from opt_offload.io import load_instance, parse_instance
@@ -136,8 +136,25 @@ def test_lexicographic_and_strict_equal_enumeration(solver):
     assert 0 < infeasible < len(SEEDS) / 2  # the cases exercise both outcomes
 
 
+TINY_BUDGET = {  # a workload the pre-filter lets through within the evaluator's tolerance
+    "kind": "assignment",
+    "version": 1,
+    "name": "gen",
+    "variant": "strict",
+    "models": [{"id": "m0", "size_gb": 1.0}],
+    "servers": [
+        {"id": "cloud", "cloud": True, "flops": 1.0},
+        {"id": "e0", "cloud": False, "storage_gb": 1.0, "flops": 1.0,
+         "compute_budget_flop": 3.6795368907748604e-75},
+    ],
+    "tasks": [{"id": "t0", "model": "m0", "workload_flop": 1.401298464324817e-45}],
+    "transmission_s": {"t0": {"cloud": 0.0, "e0": 0.0}},
+}  # fmt: skip
+
+
 @settings(max_examples=40, deadline=None)
 @given(assignment_documents(max_tasks=4))
+@example(TINY_BUDGET)
 def test_exact_matches_enumeration_on_arbitrary_instances(document):
     # FLOP and FLOP/s over twelve orders of magnitude, zero budgets and storage, ties
     instance = parse_instance(document)

@@ -135,7 +135,8 @@ RESULTS: dict[str, Result] = {
         inputs=TRACES,
     ),
     "bench-trace-gap": Result(
-        "opt-offload bench trace-gap --windows 20 --requests 200", inputs=TRACES
+        "opt-offload bench trace-gap --windows 100 --requests 200 --time-limit 30 --workers 2",
+        inputs=TRACES,
     ),
     "bench-trace-replay": Result(
         "opt-offload bench trace-replay",

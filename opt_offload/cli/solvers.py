@@ -18,7 +18,44 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "backend is installed, and its options.",
     )
     parser.add_argument("--kind", choices=KINDS, help="only this problem kind")
+    parser.add_argument(
+        "--backends",
+        action="store_true",
+        help="list the backends instead: what each takes, whether it is installed and licensed",
+    )
     parser.set_defaults(run=run)
+
+
+def takes_text(cls) -> str:
+    """The problem classes a backend takes; an integer-only one (CP-SAT) takes MILPs as CP."""
+    classes = [c.value.upper() for c in sorted(cls.classes, key=lambda c: c.value)]
+    listed = ", ".join(classes)
+    return f"CP: {listed} over integers" if cls.integer_only else listed
+
+
+def run_backends() -> int:
+    from ..solvers.backends import backend_classes
+
+    table = Table(title="backends")
+    for column in ("name", "solver", "layer", "takes", "installed", "licence"):
+        table.add_column(column, overflow="fold", no_wrap=column == "name")
+    hints = []
+    for name, cls in sorted(backend_classes().items()):
+        reason = cls.unavailable()
+        table.add_row(
+            name,
+            cls.solver,
+            cls.layer,
+            takes_text(cls),
+            "yes" if reason is None else f"no: needs {', '.join(cls.missing())}",
+            cls.licence() if reason is None else "-",
+        )
+        if reason is not None:
+            hints.append(f"[bold]{name}[/bold]: {cls.install}")
+    console.print(table)
+    for line in hints:
+        console.print(line, soft_wrap=False)
+    return EXIT_OK
 
 
 def option_text(spec) -> str:
@@ -29,6 +66,8 @@ def option_text(spec) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.backends:
+        return run_backends()
     # A compact table (names stay whole: they are what users type), then the descriptions,
     # which are prose and read better as wrapped lines than as a narrow column.
     table = Table(title="solvers")

@@ -1,10 +1,12 @@
 """``exact-pyomo``: the MILP of :func:`opt_offload.models.admission.pyomo_model` solved by
-HiGHS through the ``pyomo-highs`` backend, with outer-approximation rounds.
+HiGHS through the ``pyomo-highs`` backend (``-o backend=NAME``: any Pyomo MILP backend that
+takes continuous variables), with outer-approximation rounds.
 
 Each round solves the MILP (the tangent cuts under-estimate ``c_i x_i / B_i``, so its dual
 bound bounds the optimum from above), re-splits the bandwidth of the admitted set by the closed
 form (its value is a lower bound), and adds tangents at the MILP's bandwidths and at the split.
-The backend's HiGHS object is persistent, so each round sends HiGHS only the new cuts. It stops
+The backend's HiGHS object is persistent, so each round sends HiGHS only the new cuts (the
+other backends take the whole model each round). It stops
 when the two bounds meet within ``mip_gap``, or at the time limit with the best split so far.
 """
 

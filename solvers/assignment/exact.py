@@ -1,6 +1,6 @@
 """Exact assignment solvers: the MILP of :mod:`opt_offload.models.assignment` solved by HiGHS,
-through Pyomo (``exact``) or CVXPY (``exact-cvxpy``), with the multi-objective handling of
-design §5.
+through Pyomo (``exact``) or CVXPY (``exact-cvxpy``), or by the backend ``-o backend=NAME``
+names (``opt-offload solvers --backends``), with the multi-objective handling of design §5.
 
 One stage is one MILP with one objective (:func:`solve_stage`; :func:`max_throughput` and
 :func:`min_transmission` name the two the Pareto sweep and other callers need). A solve is:
@@ -189,9 +189,9 @@ def solve_lexicographic_at_once(
     stops at an absolute gap g on that objective, g = mip_gap x a lower bound on T* (the
     smallest Ltrans of as many tasks as the sequential packing serves, which S* is at least),
     so that T is proven within the relative mip_gap as in stage 2; g <= 0.5 < 1 keeps S
-    exact. Where the packing does not apply or no pair passes the pre-filter, the two stages
-    run instead; where the answer's T is not proven within the gap, stage 2 runs from its S
-    (in what is left of the limit)."""
+    exact. Where the packing does not apply, no pair passes the pre-filter or the backend takes
+    no absolute gap (only HiGHS's does), the two stages run instead; where the answer's T is
+    not proven within the gap, stage 2 runs from its S (in what is left of the limit)."""
     from opt_offload.models.assignment import AssignmentData
 
     from .lagrangian import packed_throughput
@@ -200,7 +200,7 @@ def solve_lexicographic_at_once(
     data = AssignmentData.of(instance)
     served = packed_throughput(data)
     mip_gap = options.pop("mip_gap")
-    if served is None or not data.pairs:
+    if served is None or not data.pairs or not backend_classes()[options["backend"]].absolute_gap:
         return solve_lexicographic(instance, time_limit, mip_gap=mip_gap, **options)
     weight, ceiling = data.lexicographic_weight(), data.transmission_ceiling()
     abs_gap = min(mip_gap * data.transmission_floor(served), 0.5)
@@ -223,7 +223,10 @@ def solve_lexicographic_at_once(
     # the bound and M S are sums of about S terms of size M: allow their rounding
     rounding = 1e-12 * weight * max(1, s_value)
     t_proven = t_bound is not None and t_value - t_bound <= mip_gap * t_value + rounding
-    if result.status is Status.OPTIMAL and not (bound == s_value and t_proven):
+    proven_here = bound == s_value and t_proven
+    # a backend that proves only a rounded objective (CP-SAT with a fractional M) answers
+    # 'feasible': the bound read back above still proves or refutes the lexicographic optimum
+    if result.status in (Status.OPTIMAL, Status.FEASIBLE) and not proven_here:
         second = min_transmission(
             instance,
             min_throughput=s_value,
@@ -239,7 +242,8 @@ def solve_lexicographic_at_once(
         f"lexicographic (one MILP, M={weight:.6g}): S*={s_value} "
         f"{'(proven)' if bound == s_value else f'(bound {bound})'}, T={t_value:.6g} s {t_text}"
     )
-    return SolverResult(result.status, result.decisions, bound, message)
+    status = Status.OPTIMAL if proven_here else result.status
+    return SolverResult(status, result.decisions, bound, message)
 
 
 def two_stage_result(

@@ -99,6 +99,8 @@ class Backend(ABC):
     # takes integer variables only (CP-SAT): refuses a MILP with continuous columns
     integer_only: ClassVar[bool] = False
     warm_start: ClassVar[bool] = False
+    # whether ``Limits.mip_abs_gap`` reaches the solver (a stopping rule that needs it asks)
+    absolute_gap: ClassVar[bool] = False
     STATUS_MAP: ClassVar[Mapping[Any, Status]]
 
     @classmethod
@@ -117,11 +119,15 @@ class Backend(ABC):
     @classmethod
     def unavailable(cls) -> str | None:
         """Why this backend cannot run here, with how to install what it lacks (None: it can)."""
+        lacking = cls.lacking()
+        return None if lacking is None else f"backend {cls.name!r} {lacking}"
+
+    @classmethod
+    def lacking(cls) -> str | None:
         missing = cls.missing()
         if not missing:
             return None
-        needs = ", ".join(missing)
-        return f"backend {cls.name!r} needs {needs}, which is not installed ({cls.install})"
+        return f"needs {', '.join(missing)}, which is not installed ({cls.install})"
 
     @classmethod
     def licence(cls) -> str:
@@ -230,15 +236,18 @@ def backend_refusal(
     name: str, layer: Layer, problem_class: ProblemClass, continuous: bool = True
 ) -> str | None:
     """Why the named backend cannot take this solver's formulations (its layer, its problem
-    class, and whether it has continuous variables), or is not installed here; None if it can."""
+    class, and whether it has continuous variables), or is not installed here; None if it can.
+    Worded as an option's reason: the option's name and value frame it."""
     cls = _BACKENDS.get(name)
     fits = backends_for(layer, problem_class, continuous)
     if cls is None:
-        return f"unknown backend {name!r} (known: {', '.join(sorted(_BACKENDS))})"
+        return f"unknown backend (known: {', '.join(sorted(_BACKENDS))})"
     if name not in fits:
-        what = f"{layer} {problem_class.value}" + (" with continuous columns" if continuous else "")
-        return f"backend {name!r} cannot take this solver's {what} (it can: {', '.join(fits)})"
-    return cls.unavailable()
+        what = f"{layer} {problem_class.value}"
+        if cls.layer == layer and problem_class in cls.classes:  # refused for its integers only
+            what += " with continuous columns"
+        return f"cannot take this solver's {what} (backends that can: {', '.join(fits)})"
+    return cls.lacking()
 
 
 def backend_option(

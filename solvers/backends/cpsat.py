@@ -64,7 +64,7 @@ class PyomoCpsat(Backend):
             built = build_cpsat(form)
         except ScalingError as exc:
             return BackendResult(Status.ERROR, None, None, None, "scaling", f"CP-SAT: {exc}")
-        solver = configured_solver(limits.after(start))
+        solver = configured_solver(limits.after(start), built.objective_scale)
         native = solver.solve(built.model)
         label = solver.status_name(native)
         message = f"CP-SAT: {label}, {scale_text(built)}"
@@ -89,7 +89,7 @@ class PyomoCpsat(Backend):
         return result
 
 
-def configured_solver(limits: Limits):
+def configured_solver(limits: Limits, objective_scale: float):
     from ortools.sat.python import cp_model
 
     solver = cp_model.CpSolver()
@@ -98,9 +98,10 @@ def configured_solver(limits: Limits):
     if limits.workers is not None:
         solver.parameters.num_workers = limits.workers
     solver.parameters.relative_gap_limit = limits.mip_gap
-    # the objective is integer, so a gap below 1 is a proof (CP-SAT's default absolute
-    # limit, 1e-4, is the same here; stated so that a rescaled model keeps it)
-    solver.parameters.absolute_gap_limit = 0.5
+    # the objective is integer, so a gap below 1 is a proof; an absolute gap asked for in the
+    # model's units is that gap times the integer objective's scale
+    absolute = (limits.mip_abs_gap or 0.0) * objective_scale
+    solver.parameters.absolute_gap_limit = max(absolute, 0.5)
     return solver
 
 
@@ -115,11 +116,12 @@ def true_bound(built, solver) -> float | None:
 
 def rounding_within_gap(built, solver, limits: Limits) -> bool:
     """Whether the objective's rounding (both ways: the incumbent and the bound) stays within
-    the declared gap of the incumbent."""
+    the declared gap of the incumbent (relative, or absolute where one is asked for)."""
     if built.objective_error == 0:
         return True
     incumbent = built.value_of(solver.objective_value)
-    return 2 * built.objective_error <= limits.mip_gap * max(1.0, abs(incumbent))
+    allowed = max(limits.mip_gap * max(1.0, abs(incumbent)), limits.mip_abs_gap or 0.0)
+    return 2 * built.objective_error <= allowed
 
 
 def scale_text(built) -> str:

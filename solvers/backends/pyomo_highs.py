@@ -26,6 +26,7 @@ class PyomoHighs(Backend):
     solver = "HiGHS"
     classes = frozenset({ProblemClass.LP, ProblemClass.MILP})
     requires = ("pyomo", "highspy")
+    absolute_gap = True
 
     # Pyomo's TerminationCondition -> ours, by member name (every member; tested).
     STATUS_MAP = {

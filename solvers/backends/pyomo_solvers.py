@@ -104,7 +104,9 @@ class PyomoLegacy(Backend):
     layer = "pyomo"
     classes = frozenset({ProblemClass.LP, ProblemClass.MILP})
     factory: ClassVar[str]
-    option_names: ClassVar[dict[str, str]]  # time, gap, threads -> the solver's own names
+    # time, gap, abs_gap, threads -> the solver's own names
+    option_names: ClassVar[dict[str, str]]
+    fixed_options: ClassVar[dict[str, str]] = {}
 
     # pyomo.opt's TerminationCondition -> ours, by member name (every member; tested).
     STATUS_MAP = {
@@ -117,13 +119,14 @@ class PyomoLegacy(Backend):
         "minFunctionValue": Status.TIME_LIMIT,
         "userInterrupt": Status.TIME_LIMIT,
         "resourceInterrupt": Status.TIME_LIMIT,
+        # CBC's word for a time limit reached with only a fractional point (no incumbent)
+        "intermediateNonInteger": Status.TIME_LIMIT,
         "infeasible": Status.INFEASIBLE,
         # our objectives are sums of bounded terms, so "infeasible or unbounded" is infeasible
         "infeasibleOrUnbounded": Status.INFEASIBLE,
         # a solution without a proof of optimality
         "feasible": Status.FEASIBLE,
         "locallyOptimal": Status.FEASIBLE,
-        "intermediateNonInteger": Status.ERROR,
         "minStepLength": Status.ERROR,
         "unbounded": Status.ERROR,
         "invalidProblem": Status.ERROR,
@@ -144,8 +147,11 @@ class PyomoLegacy(Backend):
         import pyomo.environ as pyo
 
         solver = pyo.SolverFactory(self.factory)
+        solver.options.update(self.fixed_options)
         names = self.option_names
         solver.options[names["gap"]] = limits.mip_gap
+        if limits.mip_abs_gap is not None:
+            solver.options[names["abs_gap"]] = limits.mip_abs_gap
         if limits.time_limit is not None:
             solver.options[names["time"]] = limits.seconds
         if limits.workers is not None:
@@ -164,11 +170,15 @@ class PyomoLegacy(Backend):
         if found:
             with pyomo_logging_at(logging.ERROR):
                 model.solutions.load_from(results)
-        problem = results.problem
-        side = problem.upper_bound if formulation.sense == "max" else problem.lower_bound
-        bound = unscaled(finite(side), formulation)
+        bound = unscaled(self.bound(results, formulation.sense, native), formulation)
         incumbent = unscaled(finite(model_objective(model)), formulation) if found else None
         return self.result(formulation, native, found, bound, incumbent)
+
+    @classmethod
+    def bound(cls, results, sense: str, native: str) -> float | None:
+        """The proven bound Pyomo read from the solver's answer."""
+        problem = results.problem
+        return finite(problem.upper_bound if sense == "max" else problem.lower_bound)
 
 
 def finite(value) -> float | None:
@@ -193,7 +203,12 @@ class PyomoCplex(PyomoLegacy):
     requires = ("pyomo", "cplex")
     install = "pip install cplex; the wheel is the size-limited Community Edition"
     factory = "cplex_direct"
-    option_names = {"time": "timelimit", "gap": "mip_tolerances_mipgap", "threads": "threads"}
+    option_names = {
+        "time": "timelimit",
+        "gap": "mip_tolerances_mipgap",
+        "abs_gap": "mip_tolerances_absmipgap",
+        "threads": "threads",
+    }
 
     @classmethod
     def licence(cls) -> str:
@@ -218,8 +233,20 @@ class PyomoCbc(PyomoLegacy):
     requires = ("pyomo",)
     install = "a cbc executable on PATH, e.g. apt-get install coinor-cbc"
     factory = "cbc"
-    option_names = {"time": "sec", "gap": "ratio", "threads": "threads"}
+    option_names = {"time": "sec", "gap": "ratio", "abs_gap": "allow", "threads": "threads"}
+    # CBC's limit counts CPU seconds unless told otherwise; the package's limits are wall time
+    fixed_options = {"timeMode": "elapsed"}
 
     @classmethod
     def missing(cls) -> list[str]:
         return super().missing() + ([] if shutil.which("cbc") else ["cbc (on PATH)"])
+
+    @classmethod
+    def bound(cls, results, sense: str, native: str) -> float | None:
+        """CBC minimises the negated objective of a maximisation; stopped early, its "best
+        possible" reaches Pyomo's upper bound with the sign of that minimisation (-886.2 for a
+        throughput of at most 886.2 at 1,000 tasks), so a maximisation's bound is kept only
+        when CBC proved its optimum."""
+        if sense == "max" and cls.STATUS_MAP[native] is not Status.OPTIMAL:
+            return None
+        return super().bound(results, sense, native)

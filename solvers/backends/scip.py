@@ -45,9 +45,11 @@ def quiet_fds():
 
 
 def optimize(model, limits: Limits) -> None:
-    """Quiet, the declared gap, the tight feasibility tolerance, the time limit; solve."""
+    """Quiet, the declared gaps, the tight feasibility tolerance, the time limit; solve."""
     model.hideOutput()
     model.setParam("limits/gap", limits.mip_gap)
+    if limits.mip_abs_gap is not None:
+        model.setParam("limits/absgap", limits.mip_abs_gap)
     model.setParam("numerics/feastol", FEASIBILITY_TOLERANCE)
     if limits.time_limit is not None:
         model.setParam("limits/time", limits.seconds)

@@ -1,5 +1,6 @@
 """Exact placement solvers: the MILP of :mod:`opt_offload.models.placement` solved by HiGHS,
-through Pyomo (``exact``) or CVXPY (``exact-cvxpy``, a cross-check on small graphs)."""
+through Pyomo (``exact``) or CVXPY (``exact-cvxpy``, a cross-check on small graphs), or by the
+backend ``-o backend=NAME`` names (``opt-offload solvers --backends``)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ CUT = Option(
     "exact",
     exact=True,
     description="MILP of eq. (2) / the design §6 cut cost with (2a), (2b), pins and the "
-    "compute bound, in Pyomo, solved by HiGHS; reports the proven lower bound",
+    "compute bound, in Pyomo, solved by HiGHS (-o backend=NAME: any Pyomo MILP backend); "
+    "reports the proven lower bound",
     options=(CUT, MIP_GAP_OPTION, PYOMO_BACKEND, WORKERS_OPTION),
     requires=("pyomo",),
 )
@@ -57,8 +59,8 @@ def exact(
     "placement",
     "exact-cvxpy",
     exact=True,
-    description="the same MILP (marginal cut form) in CVXPY, solved by HiGHS; a cross-check "
-    "for small graphs",
+    description="the same MILP (marginal cut form) in CVXPY, solved by HiGHS (-o "
+    "backend=cvxpy-scip: SCIP); a cross-check for small graphs",
     options=(MIP_GAP_OPTION, CVXPY_BACKEND),
     requires=("cvxpy",),
 )
