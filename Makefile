@@ -4,20 +4,21 @@
 # pulls a CUDA build of several GB), then the project with its dev, validation, dask, docs and
 # backends extras, editable.
 #
-# `make docs-data` re-runs the benchmarks and the sweep whose saved output the docs read
-# (docs/_generated/, committed); `make docs` runs the cheap commands itself.
+# `make docs-data` runs every command whose measured output the docs show and saves it in
+# docs/_generated/NAME.json (committed; the list of commands is RESULTS in docs/_ext/docs_data.py,
+# `make docs-data-list` prints it, `make docs-data ONLY="NAME ..."` runs some). `make docs`
+# renders the tables from those files and fails when one is missing or stale; it runs only the
+# cheap commands itself. docs/maintaining.md says how numbers get into the docs.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-GENERATED := docs/_generated
-# the settings of every saved result the docs show (docs/_generated/MANIFEST is checked by
-# `make docs`: a result whose command changed here must be regenerated)
 export COLUMNS := 110
+ONLY ?=
 
-.PHONY: demo test lint docs docs-data clean
+.PHONY: demo test lint docs docs-data docs-data-list docs-data-status clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +39,13 @@ docs: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 docs-data: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python docs/_ext/docs_data.py
+	$(BIN)/python docs/_ext/docs_data.py $(ONLY)
+
+docs-data-list: $(STAMP)
+	$(BIN)/python docs/_ext/docs_data.py --list
+
+docs-data-status: $(STAMP)
+	$(BIN)/python docs/_ext/docs_data.py --status
 
 lint: $(STAMP)
 	$(BIN)/ruff check opt_offload models solvers tests docs/_ext

@@ -578,7 +578,12 @@ def build_cvxpy(
     if budgets:  # (1d): W_ij folded into the server-by-pair incidence
         by_server = data.pairs_of_server()
         load = incidence([by_server[j] for j, _ in budgets], n_pairs).multiply(data.workload)
-        constraints.append(load @ x <= np.array([b for _, b in budgets]))
+        # each row in its server's budget_unit, as in the Pyomo model (the very same
+        # constraint): in FLOP, coefficients ~1e13 against right-hand sides ~1e14 crash HiGHS
+        # 1.16's MIP presolve (a segfault; tests/data/rolling-window-flop.json)
+        units = np.array([data.budget_unit(j) for j, _ in budgets])
+        rows = load.multiply(1.0 / units[:, None]).tocsr()
+        constraints.append(rows @ x <= np.array([data.budget_capacity(j) for j, _ in budgets]))
     y = None
     if data.deployments:
         y = cp.Variable(len(data.deployments), boolean=True)

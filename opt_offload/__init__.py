@@ -45,6 +45,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Solution": ("schemas.solution", "Solution"),
     "Status": ("schemas.solution", "Status"),
     "AdmissionDecision": ("schemas.solution", "AdmissionDecision"),
+    "make_solution": ("schemas.solution", "make_solution"),
+    "parse_solution": ("schemas.solution", "parse_solution"),
     # files
     "load_instance": ("io", "load_instance"),
     "load_solution": ("io", "load_solution"),
@@ -60,6 +62,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare"),
     "aggregate": ("compare", "aggregate"),
     "ComparisonRow": ("compare", "ComparisonRow"),
+    "print_solution": ("report", "print_solution"),
+    "pareto_front": ("solvers.assignment.pareto", "pareto_front"),
     # generators (design §7): keyword arguments, as the command line's flags
     "generate_admission": ("generators.admission", "generate_admission"),
     "generate_assignment": ("generators.assignment", "generate_assignment"),
@@ -70,6 +74,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RunResult": ("simulation.metrics", "RunResult"),
     "SCHEDULERS": ("simulation.schedulers", "SCHEDULERS"),
     "SlotData": ("models.admission", "SlotData"),
+    # real traffic (the Azure LLM inference traces, or any file of their format)
+    "read_trace": ("importers.azure_llm_trace", "read_trace"),
+    "Trace": ("importers.azure_llm_trace", "Trace"),
+    "trace_assignment": ("generators.trace_assignment", "trace_assignment"),
+    "replay": ("simulation.replay", "replay"),
+    "ReplayPolicy": ("simulation.replay", "Policy"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -155,3 +155,32 @@ def test_one_milp_falls_back_to_two_stages_without_a_packing(monkeypatch):
     assert "one MILP" not in solution.message
     assert solution.metrics["throughput"] == best_s
     assert solution.metrics["transmission_s"] == pytest.approx(best_t, abs=1e-9)
+
+
+@pytest.mark.parametrize("loosen", ["S", "T"])
+def test_one_milp_checks_its_proofs_and_falls_back(monkeypatch, loosen):
+    """A claimed optimum whose bound does not prove S* (or T) sends the solve to the two
+    stages (or to stage 2 from S*), which still reach the enumerated optimum."""
+    from dataclasses import replace
+
+    from opt_offload.solvers.assignment import exact
+
+    instance = twin_edges(transmission_differs=True)
+    weight = AssignmentData.of(instance).lexicographic_weight()
+    original, calls = exact.solve_with, []
+
+    def loose_first(backend, formulation, limits, *args):
+        result = original(backend, formulation, limits, *args)
+        calls.append(limits.mip_abs_gap)
+        if len(calls) > 1:
+            return result
+        return replace(result, bound=result.bound + (weight if loosen == "S" else 1e-3))
+
+    monkeypatch.setattr(exact, "solve_with", loose_first)
+    best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
+    solution = solve(instance, "exact", mode="lexicographic", stages=1)
+    assert len(calls) == (3 if loosen == "S" else 2)
+    assert solution.status is Status.OPTIMAL
+    assert solution.message.startswith("lexicographic: S*=")
+    assert solution.metrics["throughput"] == best_s == solution.bound
+    assert solution.metrics["transmission_s"] == pytest.approx(best_t, abs=1e-9)

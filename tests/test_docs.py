@@ -5,8 +5,11 @@ produced at build time by `make docs`; these are the examples written out by han
   the repository, so the shipped files are found through the package;
 - every ``$ opt-offload ...`` line of a ``console`` block is run and its output compared, a
   ``...`` line standing for any lines, and numbers on lines that show a time ignored;
-- the API reference lists every public name, and the saved results the docs show were produced
-  with the settings `make docs-data` documents.
+- the API reference lists every public name;
+- the saved outputs the docs' measured tables are rendered from (docs/_generated, `make
+  docs-data`) were produced by the documented commands from today's inputs, the cheap ones
+  still print the same tables when re-run (timing columns aside), and no page quotes a
+  measuring command's numbers in a table typed by hand.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ import pytest
 import opt_offload
 
 from .conftest import REPO
+
+sys.path.insert(0, str(REPO / "docs" / "_ext"))
+import docs_data  # noqa: E402  (docs/_ext is not a package)
+
+sys.path.pop(0)
 
 PAGES = [REPO / "README.md"] + sorted(
     p for p in (REPO / "docs").rglob("*.md") if "_build" not in p.parts
@@ -113,14 +121,85 @@ def test_matching_rules():
 
 def test_api_reference_lists_every_public_name():
     text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
-    listed = set(re.findall(r"^```\{auto\w+\} opt_offload\.(\w+)", text, re.M))
+    listed = set(re.findall(r"^\.\. auto\w+:: opt_offload\.(\w+)$", text, re.M))
     assert listed == set(opt_offload.__all__)
 
 
 def test_saved_results_match_their_documented_settings():
-    sys.path.insert(0, str(REPO / "docs" / "_ext"))
-    try:
-        from docs_data import stale_results
-    finally:
-        sys.path.pop(0)
-    assert stale_results() == []
+    assert docs_data.stale_results() == []
+
+
+CHECKED = [name for name, result in docs_data.RESULTS.items() if result.check]
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_saved_results_reproduce(name):
+    """The command, re-run now, prints the saved tables: same titles, columns and cells, the
+    timing columns aside (so a change of the package that moves a number fails here)."""
+    result, saved = docs_data.RESULTS[name], docs_data.load(name)
+    done = docs_data.run_command(result.command)
+    assert done.returncode == saved["exit_code"], done.stderr
+    now, then = docs_data.tables(done.stdout), docs_data.tables(saved["stdout"])
+    assert [(t.title, t.columns) for t in now] == [(t.title, t.columns) for t in then]
+    for fresh, old in zip(now, then):
+        keep = [i for i, column in enumerate(old.columns) if column not in result.timing]
+        assert [[row[i] for i in keep] for row in fresh.rows] == [
+            [row[i] for i in keep] for row in old.rows
+        ], f"{name}: {old.title or 'a table'} differs from its saved output"
+
+
+def test_table_parser_reads_wrapped_headers():
+    printed = "\n".join(
+        [
+            "a title",
+            "┏━━━━━┳━━━━━━━┓",
+            "┃ n   ┃ wall  ┃",
+            "┃     ┃ s     ┃",
+            "┡━━━━━╇━━━━━━━┩",
+            "│ 4   │ 0.1   │",
+            "│ 16  │ 2.5   │",
+            "│     │ more  │",
+            "└─────┴───────┘",
+            "a target line",
+        ]
+    )
+    (table,) = docs_data.tables(printed)
+    assert (table.title, table.columns) == ("a title", ["n", "wall s"])
+    assert table.rows == [["4", "0.1"], ["16", "2.5 more"]]
+
+
+# a measuring command as a recipe: a whole line, or inline code with options
+MEASURING = re.compile(r"opt-offload (?:bench|sweep|reproduce|stability)\b[^`\n]*(?:--|$)", re.M)
+NOT_MEASURED = "<!-- not measured -->"
+
+
+def hand_copied_tables(text: str) -> list[str]:
+    """The first line of each Markdown table in a section (between headings) that names a
+    recipe of a command that measures (bench, sweep, reproduce, stability; in a code block, or
+    inline with its options) outside a table: its numbers
+    belong in a ``{measured-table}``. A table of quoted, not measured, numbers (a paper's)
+    is marked by a ``<!-- not measured -->`` line above it."""
+    found = []
+    for section in re.split(r"^#+ ", text, flags=re.M):
+        lines = section.splitlines()
+        prose = "\n".join(line for line in lines if not line.startswith("|"))
+        if not MEASURING.search(prose):
+            continue
+        for i, line in enumerate(lines):
+            starts = line.startswith("|") and not (i and lines[i - 1].startswith("|"))
+            if starts and NOT_MEASURED not in "\n".join(lines[max(0, i - 2) : i]):
+                found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_no_hand_copied_measurements(path):
+    assert hand_copied_tables(path.read_text(encoding="utf-8")) == []
+
+
+def test_hand_copied_tables_are_found():
+    page = "```sh\n$ opt-offload bench limits\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    assert hand_copied_tables(page) == ["| a | b |"]
+    assert hand_copied_tables(page.replace("bench limits", "solve x.json")) == []
+    assert hand_copied_tables(page.replace("\n| a", "\n<!-- not measured -->\n| a")) == []
+    assert hand_copied_tables("## A\n`opt-offload sweep`\n## B\n| a |\n|---|\n") == []

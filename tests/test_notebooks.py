@@ -9,12 +9,17 @@ every ``python`` code block inside a ``<details><summary>Solution</summary> ... 
 block of a markdown cell, prose before or between the blocks allowed; it runs as a code cell
 right after that cell, so a solution that no longer works fails the test like any other cell.
 
+A notebook imports only the public API: names of ``opt_offload.__all__``, and the names the API
+reference (docs/api.md) documents under a module of the package; no private name, no
+benchmark driver, no patched method.
+
 Time: no wall-time assertion (a loaded machine must not fail the suite); the per-cell timeout
 only stops a hung kernel, and it scales with OPT_OFFLOAD_NOTEBOOK_TIMEOUT_S (default 600 s).
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 
@@ -22,6 +27,8 @@ import nbclient
 import nbformat
 import pytest
 from ipykernel import kernelspec
+
+import opt_offload
 
 from .conftest import REPO
 
@@ -111,3 +118,80 @@ def test_every_solution_of_the_shipped_notebooks_is_found():
             assert len(solutions(cell.source)) >= len(with_code), path.name
     notebook_03 = nbformat.read(REPO / "notebooks" / "03-edge-cloud-assignment.ipynb", 4)
     assert sum(len(solutions(c.source)) for c in notebook_03.cells) == 3
+
+
+def documented_members() -> dict[str, set[str]]:
+    """Module -> the names the API reference documents in it (``automodule`` ``:members:``)."""
+    text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^\.\. automodule:: (\S+)\n   :members: (.*)$", text, re.M)
+    return {module: {m.strip() for m in members.split(",")} for module, members in blocks}
+
+
+def notebook_code(path) -> list[str]:
+    """Every code cell and hidden solution of a notebook (IPython magics left out)."""
+    notebook = with_solutions(nbformat.read(path, as_version=4))
+    cells = [c.source for c in notebook.cells if c.cell_type == "code"]
+    return [
+        "\n".join(x for x in c.splitlines() if not x.lstrip().startswith(("%", "!"))) for c in cells
+    ]
+
+
+def private_uses(code: str, public: dict[str, set[str]]) -> list[str]:
+    """What ``code`` takes from the package beyond its public API, one line each."""
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("opt_offload"):
+            allowed = public.get(node.module, set())
+            found += [
+                f"from {node.module} import {a.name}" for a in node.names if a.name not in allowed
+            ]
+        elif isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names if a.name.startswith("opt_offload.")]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"private attribute .{node.attr}")
+        elif isinstance(node, ast.Assign):
+            # a method patched onto a class or module of the package
+            found += [
+                f"assignment to {ast.unparse(t)}"
+                for t in node.targets
+                if isinstance(t, ast.Attribute) and ast.unparse(t.value)[:1].isupper()
+            ]
+    return found
+
+
+def public_api() -> dict[str, set[str]]:
+    return {"opt_offload": set(opt_offload.__all__), **documented_members()}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_uses_only_the_public_api(path):
+    public = public_api()
+    found = [use for code in notebook_code(path) for use in private_uses(code, public)]
+    assert found == [], f"{path.name} reaches past the public API: {found}"
+
+
+def test_private_uses_are_found():
+    public = {"opt_offload": {"solve"}, "opt_offload.costs.flops": {"decode_flops"}}
+    code = (
+        "from opt_offload import solve\nfrom opt_offload.costs.flops import decode_flops\n"
+        "from opt_offload.benchmarks.admission_gap import study_rows\n"
+        "import opt_offload.solvers.admission\nx = solve._cache\nSimulation.schedule = f\n"
+    )
+    assert sorted(private_uses(code, public)) == [
+        "assignment to Simulation.schedule",
+        "from opt_offload.benchmarks.admission_gap import study_rows",
+        "import opt_offload.solvers.admission",
+        "private attribute ._cache",
+    ]
+
+
+def test_the_api_reference_documents_modules_that_exist():
+    import importlib
+
+    for module, members in documented_members().items():
+        loaded = importlib.import_module(module)
+        assert all(hasattr(loaded, name) for name in members), module

@@ -84,6 +84,10 @@ def test_built_wheel_contains_and_imports_the_namespace(tmp_path):
         "opt_offload/instances/admission/hand-three.json",
         "opt_offload/data/orlib-gap/gap1.txt",
         "opt_offload/data/orlib-gap/PROVENANCE.md",
+        "opt_offload/data/azure-llm-2023/AzureLLMInferenceTrace_code.csv",
+        "opt_offload/data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv",
+        "opt_offload/data/azure-llm-2023/LICENSE",
+        "opt_offload/data/azure-llm-2023/PROVENANCE.md",
     ):
         assert expected in names
     assert not any(
@@ -106,3 +110,15 @@ def test_built_wheel_contains_and_imports_the_namespace(tmp_path):
         tmp_path,
     )
     assert found.stdout.strip() == str(site / "opt_offload/instances/admission/hand-three.json")
+
+    # the shipped traces by name, read from the wheel's copy, from a folder with no checkout
+    traces = run_isolated(
+        f"import sys; sys.path.insert(0, {str(site)!r}); "
+        "from opt_offload.importers.azure_llm_trace import read_trace, trace_path; "
+        "print(trace_path('code')); print(len(read_trace('code')), len(read_trace('conv')))",
+        tmp_path,
+    )
+    assert traces.returncode == 0, traces.stderr
+    path, counts = traces.stdout.splitlines()
+    assert path == str(site / "opt_offload/data/azure-llm-2023/AzureLLMInferenceTrace_code.csv")
+    assert counts == "8819 19366"

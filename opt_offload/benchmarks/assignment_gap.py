@@ -109,7 +109,7 @@ def summary(rows: list[dict]) -> list[dict]:
                 "rule": rule,
                 "K_q": k,
                 "n": len(mine),
-                "lex opt %": 100.0 * sum(r["lex_optimal"] for r in mine) / len(mine),
+                "lex opt %": 100.0 * sum(r["lex_optimal"] is True for r in mine) / len(mine),
                 "S=S* %": 100.0 * len(t_gaps) / len(mine),
                 "S gap mean %": statistics.fmean(s_gaps),
                 "S gap max %": max(s_gaps),

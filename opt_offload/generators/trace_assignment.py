@@ -23,6 +23,8 @@ Where the numbers come from:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..costs.devices import TITAN_X_MEMORY
@@ -83,7 +85,7 @@ def trace_assignment(
         "version": 1,
         "name": f"{trace.name}-{preset}",
         "comment": (
-            f"{len(trace)} requests of {trace.source} from {trace.start_s:g} s"
+            f"{len(trace)} requests of {Path(trace.source).name} from {trace.start_s:g} s"
             + ("" if trace.window_s is None else f" for {trace.window_s:g} s")
             + f" at {trace.speedup:g}x; {model} int8 on the {preset} servers "
             f"({spec.edges} edges + cloud); Omega_j = FLOP/s x {horizon:.6g} s; "

@@ -32,10 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..shipped import shipped
 
-# The repository's copy of the traces (see its PROVENANCE.md and LICENSE); a source checkout has
-# it, as for the OR-Library files (importers.orlib_gap).
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "azure-llm-2023"
+# The shipped copy of the traces (see its PROVENANCE.md and LICENSE), package data of
+# ``opt_offload.data``: found through the package in a checkout, an editable install or a wheel.
+DATA_FOLDER = "data/azure-llm-2023"
 TRACE_FILES = {
     "code": "AzureLLMInferenceTrace_code.csv",
     "conv": "AzureLLMInferenceTrace_conv.csv",
@@ -48,7 +49,7 @@ MAX_PROBLEMS = 10  # malformed rows listed before the rest are only counted
 def trace_path(name: str) -> Path:
     """The shipped trace ``code`` or ``conv`` (or a path, returned as is)."""
     if name in TRACE_FILES:
-        return DATA_DIR / TRACE_FILES[name]
+        return shipped(f"{DATA_FOLDER}/{TRACE_FILES[name]}")
     return Path(name)
 
 
@@ -80,7 +81,10 @@ class Trace:
     @property
     def name(self) -> str:
         stem = Path(self.source).stem.removeprefix("AzureLLMInferenceTrace_")
-        window = "" if self.window_s is None else f"-{self.start_s:g}+{self.window_s:g}s"
+        if self.window_s is not None:
+            window = f"-{self.start_s:g}+{self.window_s:g}s"
+        else:
+            window = f"-{self.start_s:g}s" if self.start_s else ""
         speed = "" if self.speedup == 1 else f"-x{self.speedup:g}"
         return f"azure-{stem}{window}{speed}"
 
@@ -144,9 +148,9 @@ def header_columns(header: list[str], source: str) -> dict[str, int]:
     return {c: names.index(c) for c in COLUMNS}
 
 
-def parse_rows(path: Path) -> list[tuple[int, int, int, int]]:
-    """(line, ticks, prompt, generated) per row, every malformed row reported by line."""
-    source = str(path)
+def parse_rows(path: Path, source: str) -> list[tuple[int, int, int, int]]:
+    """(line, ticks, prompt, generated) per row, every malformed row reported by line and
+    ``source`` (the file as the user named it)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -216,8 +220,9 @@ def read_trace(
     """The requests of ``[start_s, start_s + window_s)`` (trace seconds; no window: to the end),
     the first ``limit`` of them, arrivals from ``start_s`` divided by ``speedup``."""
     check_cut(start_s, window_s, limit, speedup)
-    path = trace_path(str(path))
-    rows = parse_rows(path)
+    source = str(path)  # errors name the file as given: "code", not the installed path
+    path = trace_path(source)
+    rows = parse_rows(path, source)
     first, last = rows[0][1], rows[-1][1]
     low = first + round(start_s * TICKS_PER_S)
     high = math.inf if window_s is None else low + round(window_s * TICKS_PER_S)
@@ -228,7 +233,7 @@ def read_trace(
         raise InputError(
             f"--start/--window: no requests from {start_s:g} s to {end} "
             f"(the trace spans 0 to {span:.1f} s)",
-            str(path),
+            source,
         )
     requests = tuple(
         Request(line, (ticks - low) / TICKS_PER_S / speedup, prompt, generated)

@@ -17,7 +17,8 @@ The window instance at decision time t (readings; 003 states the static MILP onl
   could still meet L_max on j, and T is the committed latency the MILP minimises after S;
 - placement: fixed, the one the K-P-FCFS run uses (greedy on the whole trace), since models
   cannot move every second;
-- units: work in TFLOP (see ``WORK_SCALE``), which changes no latency and no (1d) row;
+- units: FLOP and FLOP/s, as in the instance (the MILP divides each budget row (1d) by its
+  Omega_j, so HiGHS never sees the FLOP magnitudes);
 - the solve: ``opt_offload.solve(window, "exact", time_limit=...)``; a window with no decisions
   (time limit without incumbent) assigns nothing, and its requests wait for the next one.
 
@@ -42,11 +43,6 @@ from ..solvers.assignment.kpfcfs import greedy_placement, make_job
 from .assignment import GROWTH_TOLERANCE, DynamicResult, Served, queue_slope
 
 MAX_TASKS = 200
-# The window instance counts work in TFLOP (workloads, FLOP/s and budgets divided alike, so every
-# latency W / flops and every (1d) row is the same): HiGHS 1.16 segfaults on some of these
-# MILPs when the budget rows carry their FLOP coefficients (~6e13, right-hand sides ~1e14),
-# e.g. a 9-request window of the conversation trace.
-WORK_SCALE = 1e12
 
 
 @dataclass
@@ -78,14 +74,12 @@ def window_document(
     servers = []
     for server in instance.servers:
         record = server.model_dump(mode="json")
-        record["flops"] = server.flops / WORK_SCALE
-        record["compute_budget_flop"] = record["flops"] * max(0.0, horizon_s - backlog[server.id])
+        record["compute_budget_flop"] = server.flops * max(0.0, horizon_s - backlog[server.id])
         servers.append(record)
     tasks, transmission = [], {}
     for item in waiting:
         task_id = f"q{item.index}"
-        work = item.task.workload_flop / WORK_SCALE
-        tasks.append({**item.task.model_dump(mode="json"), "id": task_id, "workload_flop": work})
+        tasks.append({**item.task.model_dump(mode="json"), "id": task_id})
         waited = now - item.arrival_s
         transmission[task_id] = {
             s.id: instance.transmission_s[item.task.id][s.id] + waited + backlog[s.id]

@@ -19,7 +19,7 @@ Remark 2's rule ``w0_i >= beta TQ_i``: the three cases then agree with one anoth
 evaluator. ``queue_upload = paper`` keeps eq. (32) as printed.
 
 The case is set by the candidates that can upload (those in outage stay local and do not
-compete for slots), with K = M - |M_t| free slots:
+compete for slots), with K = M minus the requests in flight (M_t) free slots:
 
 - server full (K = 0), Remark 2: queue if the zero-price gain ``w0_i = g_i - beta c_i / B_ref``
   is at least ``beta TQ_i``, else local (B_ref is Remark 2's fixed reference band; it is B

@@ -189,9 +189,10 @@ def solve_lexicographic_at_once(
     stops at an absolute gap g on that objective, g = mip_gap x a lower bound on T* (the
     smallest Ltrans of as many tasks as the sequential packing serves, which S* is at least),
     so that T is proven within the relative mip_gap as in stage 2; g <= 0.5 < 1 keeps S
-    exact. Where the packing does not apply, no pair passes the pre-filter or the backend takes
-    no absolute gap (only HiGHS's does), the two stages run instead; where the answer's T is
-    not proven within the gap, stage 2 runs from its S (in what is left of the limit)."""
+    exact. Where the packing does not apply, no pair passes the pre-filter or the backend
+    takes no absolute gap (only HiGHS's does), the two stages run instead. After the solve
+    both proofs are checked: S* not proven, both stages run in what is left of the limit;
+    T not within the gap, stage 2 runs from S*."""
     from opt_offload.models.assignment import AssignmentData
 
     from .lagrangian import packed_throughput
@@ -223,14 +224,18 @@ def solve_lexicographic_at_once(
     # the bound and M S are sums of about S terms of size M: allow their rounding
     rounding = 1e-12 * weight * max(1, s_value)
     t_proven = t_bound is not None and t_value - t_bound <= mip_gap * t_value + rounding
+    left = remaining(time_limit, start)
     proven_here = bound == s_value and t_proven
     # a backend that proves only a rounded objective (CP-SAT with a fractional M) answers
     # 'feasible': the bound read back above still proves or refutes the lexicographic optimum
-    if result.status in (Status.OPTIMAL, Status.FEASIBLE) and not proven_here:
+    finished = result.status in (Status.OPTIMAL, Status.FEASIBLE)
+    if finished and bound != s_value:  # S* not proven: both stages
+        return solve_lexicographic(instance, left, mip_gap=mip_gap, **options)
+    if finished and not t_proven:  # S* proven: stage 2 from it
         second = min_transmission(
             instance,
             min_throughput=s_value,
-            time_limit=remaining(time_limit, start),
+            time_limit=left,
             mip_gap=mip_gap,
             **options,
         )

@@ -2,18 +2,21 @@
 status from the PySCIPOpt model CVXPY keeps in ``solver_stats.extra_stats["model"]``.
 
 CVXPY's own status would not do: it calls a time limit with an incumbent
-``optimal_inaccurate`` and one without ``solver_error``. The incumbent and the dual bound come
+``optimal_inaccurate`` and one without ``solver_error`` (and raises, losing the model: see
+:func:`solve_through_chain`). The incumbent and the dual bound come
 from the same PySCIPOpt model (CVXPY hands SCIP the minimisation of the negated objective of
 a Maximize problem).
 """
 
 from __future__ import annotations
 
+import warnings
+
 from opt_offload.models.formulation import Formulation, ProblemClass
 from opt_offload.schemas import Status
 
 from .base import Backend, BackendResult, Limits, register_backend, unscaled
-from .cvxpy_highs import minimised_sign, solve_quietly
+from .cvxpy_highs import minimised_sign
 
 # Cones held to a tight tolerance: the admission MISOCP's perspective constraints are what
 # price the bandwidth, and SCIP's default 1e-6 lets a split look cheaper than it is.
@@ -71,14 +74,9 @@ class CvxpyScip(Backend):
         if limits.time_limit is not None:
             params["limits/time"] = limits.seconds
         try:
-            solve_quietly(problem, solver=cp.SCIP, scip_params=params)
+            model = solve_through_chain(problem, params)
         except cp.error.SolverError as exc:
             return BackendResult(Status.ERROR, None, None, None, "solver_error", f"SCIP: {exc}")
-        model = (problem.solver_stats.extra_stats or {}).get("model")
-        if model is None:
-            return BackendResult(
-                Status.ERROR, None, None, None, problem.status, f"CVXPY: {problem.status}"
-            )
         sign = minimised_sign(problem)
         found = model.getNSols() > 0 and formulation_has_values(formulation)
         incumbent = unscaled(sign * model.getPrimalbound(), formulation) if found else None
@@ -86,6 +84,25 @@ class CvxpyScip(Backend):
         # SCIP's infinity is 1e20, a number: no bound rather than a "bound" of 1e20
         bound = None if model.isInfinity(abs(dual)) else unscaled(sign * dual, formulation)
         return self.result(formulation, model.getStatus(), found, bound, incumbent)
+
+
+def solve_through_chain(problem, params: dict):
+    """Solve ``problem`` with SCIP through CVXPY's public solving-chain steps and return the
+    PySCIPOpt model; the solution is loaded into the problem's variables when SCIP has one.
+
+    ``problem.solve`` would not do: where SCIP stops at its time limit before any solution,
+    CVXPY raises a SolverError and the model, whose status says ``timelimit`` and whose dual
+    bound is still worth reading, is lost with it."""
+    import cvxpy as cp
+
+    data, chain, inverse = problem.get_problem_data(cp.SCIP)
+    raw = chain.solver.solve_via_data(data, False, False, {"scip_params": params})
+    model = raw["model"]
+    if model.getNSols() > 0:
+        with warnings.catch_warnings():  # "solution may be inaccurate": our status says it
+            warnings.simplefilter("ignore", UserWarning)
+            problem.unpack_results(raw, chain, inverse)
+    return model
 
 
 def formulation_has_values(formulation: Formulation) -> bool:
