@@ -189,3 +189,16 @@ def test_heuristics_feasible_on_arbitrary_instances(document):
     for name, options in HEURISTICS:
         solution = solve(instance, name, **options)
         assert solution.status is Status.FEASIBLE, solution.violations
+
+
+def test_threshold_stops_at_its_time_limit_with_a_feasible_answer():
+    # 1,000 competitive candidates: the kinetic price search; a limit already past when the
+    # search starts keeps the first fitting piece (the price above the clearing one)
+    from opt_offload.benchmarks.io import admission_document
+
+    instance = parse_instance(admission_document(1000))
+    full = solve(instance, "threshold")
+    cut = solve(instance, "threshold", time_limit=1e-9)
+    assert full.status is Status.FEASIBLE and "time limit" not in full.message
+    assert cut.status is Status.TIME_LIMIT and cut.has_decisions, cut.message
+    assert not cut.violations and "price search stopped" in cut.message

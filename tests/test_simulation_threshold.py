@@ -46,7 +46,11 @@ FLOAT_RESOLUTION = 600
 
 
 def bisection_clearing_price(
-    data: SlotData, case: str, variant: Variant, steps: int = FLOAT_RESOLUTION
+    data: SlotData,
+    case: str,
+    variant: Variant,
+    deadline: float | None = None,  # clearing_price's; the bisection had no time limit
+    steps: int = FLOAT_RESOLUTION,
 ):
     """The multiplier search as first merged (there with ``steps = K_max``): bisection of mu
     on [0, beta (sum sqrt c)^2 / B^2]; the set at the last price that did not fit (else at the
@@ -151,7 +155,7 @@ def test_k_max_bisection_stops_short_of_a_tiny_clearing_price():
     paper = Variant(queue_upload="paper", zero_price_check=False)
     assert decided(data, paper) == (frozenset({1}), frozenset())
 
-    def k_max_steps(data, case, variant):
+    def k_max_steps(data, case, variant, deadline=None):
         return bisection_clearing_price(data, case, variant, steps=variant.kmax)
 
     with mock.patch.object(threshold, "clearing_price", k_max_steps):

@@ -91,7 +91,7 @@ import heapq
 import itertools
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from opt_offload.models.admission import SlotData, split_bandwidth
 from opt_offload.registry import Option, SolverResult, register
@@ -127,6 +127,9 @@ class Outcome:
     immediate: frozenset[int]
     queued: frozenset[int]
     priority: dict[int, float] = field(default_factory=dict)
+    # the search stopped at its deadline: a price that fits, above the clearing one, or the
+    # zero-price rounds not finished; the decisions are feasible, not the rules' own
+    stopped: bool = False
 
 
 def gain_now(data: SlotData, i: int, mu: float) -> float:
@@ -245,7 +248,9 @@ def just_below(r: float, left: float) -> float:
     return max(r * (1.0 - BELOW), 0.5 * (left + r))
 
 
-def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
+def clearing_price(
+    data: SlotData, case: str, variant: Variant, deadline: float | None = None
+) -> Outcome:
     """The rules at the clearing price mu*, the smallest price whose admitted set fits in B,
     with Theorem 2's ``>=`` ties (the set just below mu*; module docstring).
 
@@ -260,6 +265,8 @@ def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
     eq. (32) as printed (``queue_upload = paper``) slopes of 1 and 2 sqrt(beta c_i) mix, the
     demand need not be monotone, and the search returns one switch from "over" to "fits",
     as the bisection this replaced did, not necessarily the same one.
+
+    Past ``deadline`` (perf_counter) the kinetic search stops at the fitting piece it holds.
     """
     if data.beta_per_ms == 0.0:
         return rules_at(data, case, 0.0, variant)
@@ -268,7 +275,9 @@ def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
     lines = ranked_lines(data, case, variant)
     kinetic = case == "competitive" and not data.shared and variant.queue_upload != "paper"
     if kinetic and len(lines) > variant.listed_lines:
-        left, end, before, outcome = kinetic_fitting_piece(data, case, variant, lines, r_max)
+        left, end, before, outcome = kinetic_fitting_piece(
+            data, case, variant, lines, r_max, deadline
+        )
     else:
         left, end, before, outcome = listed_fitting_piece(data, case, variant, lines, r_max)
     r_fit = math.sqrt(data.beta_per_ms) * sum(
@@ -281,7 +290,7 @@ def clearing_price(data: SlotData, case: str, variant: Variant) -> Outcome:
         r = just_below(left, before)
     else:  # every price fits (nothing is worth admitting)
         r = 0.5 * end
-    return rules_at(data, case, r * r, variant)
+    return replace(rules_at(data, case, r * r, variant), stopped=outcome.stopped)
 
 
 Piece = tuple[float, float, float | None, Outcome]  # (left, end], left of the one before, rules
@@ -336,16 +345,25 @@ def piece_around(lines: list[tuple[float, float]], r: float, r_max: float) -> tu
 
 
 def kinetic_fitting_piece(
-    data: SlotData, case: str, variant: Variant, lines: list[tuple[float, float]], r_max: float
+    data: SlotData,
+    case: str,
+    variant: Variant,
+    lines: list[tuple[float, float]],
+    r_max: float,
+    deadline: float | None = None,
 ) -> Piece:
     """The first piece that fits at its right end, by bisection in r over pieces found around
     each probe (:func:`piece_around`, O(n log n) a probe): a piece that fits moves the upper
     end of the search to its left end, one that does not moves the lower end to its right
     end, so the probes halve the interval. The pieces that fit are a suffix (queued uploads
-    priced at B_ref, :func:`clearing_price`), so this is the piece the listed search finds."""
+    priced at B_ref, :func:`clearing_price`), so this is the piece the listed search finds.
+    Past ``deadline`` it returns the fitting piece it holds (its outcome marked stopped)."""
     lo, hi = 0.0, r_max
     found = None
     while lo < hi:
+        if found is not None and past(deadline):
+            found = (found[0], found[1], replace(found[2], stopped=True))
+            break
         r = 0.5 * (lo + hi)
         if r <= lo:  # the interval is one float wide
             r = hi
@@ -392,36 +410,47 @@ def without(data: SlotData, dropped: frozenset[int]) -> SlotData:
     return dataclasses.replace(data, eligible=eligible)
 
 
-def threshold_rules(data: SlotData, variant: Variant = Variant()) -> Outcome:
+def past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() > deadline
+
+
+def threshold_rules(
+    data: SlotData, variant: Variant = Variant(), deadline: float | None = None
+) -> Outcome:
     """Theorem 2 with the multiplier search, for fixed queue delays.
 
     With the zero-price check, the candidates it drops leave the competition and the search
     runs again on the others (a dropped candidate set the price, and others may enter at a
-    lower one); each round drops at least one, so at most n rounds.
+    lower one); each round drops at least one, so at most n rounds. Past ``deadline``
+    (perf_counter) the search keeps the fitting price it holds and the rounds stop: the
+    outcome is feasible and marked ``stopped``.
     """
     case = case_of(data)
     if not data.candidates or (case == "server-full" and not data.shared):
         return server_full_rules(data, variant)
-    first = outcome = clearing_price(data, case, variant)
+    first = outcome = clearing_price(data, case, variant, deadline)
     if not variant.zero_price_check:
         return outcome
     dropped = frozenset()
+    stopped = outcome.stopped
     while True:
         uploads = banded(data, outcome)
         kept = check_at_zero_price(data, outcome)
-        if kept == uploads:
+        stopped = stopped or (kept != uploads and past(deadline))
+        if kept == uploads or stopped:
             break
         dropped |= uploads - kept
         active = without(data, dropped)
         outcome = (
-            clearing_price(active, case_of(active), variant)
+            clearing_price(active, case_of(active), variant, deadline)
             if active.candidates
             else Outcome(case, 0.0, 0.0, frozenset(), frozenset(), outcome.priority)
         )
     alternative = frozenset() if data.shared else dropped
     queued = outcome.queued | {i for i in alternative if best_alternative(data, i)[1]}
     priority = {**first.priority, **outcome.priority}  # the dropped keep their first priority
-    return Outcome(case, outcome.mu, outcome.lam, outcome.immediate, queued, priority)
+    stopped = stopped or outcome.stopped
+    return Outcome(case, outcome.mu, outcome.lam, outcome.immediate, queued, priority, stopped)
 
 
 # --- queue delays in mode "estimate" (Sec. 4.2.5) --------------------------------------------
@@ -463,7 +492,7 @@ def estimate_rules(
     outcome = None
     for k in range(1, variant.kmax + 1):
         data = SlotData.from_instance(instance, priority_waits(instance, data, order, outcome))
-        new = threshold_rules(data, variant)
+        new = threshold_rules(data, variant, deadline)
         new_order = sorted(data.candidates, key=lambda i: (-new.priority[i], i))
         stable = (
             outcome is not None
@@ -479,6 +508,7 @@ def estimate_rules(
 
 
 TIME_LIMIT_NOTE = "queue-delay loop: time limit"
+STOPPED_NOTE = "time limit: the price search stopped at a fitting price, not the clearing one"
 
 
 def threshold_per_slot(
@@ -542,14 +572,14 @@ def threshold(
     deadline = None if time_limit is None else time.perf_counter() + time_limit
     if instance.queue.delay == "given":
         data = SlotData.from_instance(instance)
-        outcome = threshold_rules(data, variant)
-        note = ""
+        outcome = threshold_rules(data, variant, deadline)
+        note = f"; {STOPPED_NOTE}" if outcome.stopped else ""
     else:
         outcome, data, note = estimate_rules(instance, variant, deadline)
         note = "; " + note
     message = f"case {outcome.case}, mu = {outcome.mu:.6g} /MHz, lambda_s = {outcome.lam:.6g}"
     return SolverResult(
-        Status.TIME_LIMIT if TIME_LIMIT_NOTE in note else Status.FEASIBLE,
+        Status.TIME_LIMIT if TIME_LIMIT_NOTE in note or outcome.stopped else Status.FEASIBLE,
         as_plain(decisions_of(data, outcome.immediate, outcome.queued)),
         message=message + note,
     )
