@@ -44,7 +44,7 @@ from opt_offload.models.admission import SlotData
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 
-from .common import K_MAX, SlotAnswer, best_alternative, per_slot_of, solve_slot
+from .common import K_MAX, SlotAnswer, best_alternative, past, per_slot_of, solve_slot
 
 # Nodes whose upper bound is within this fraction of sum p_i of the incumbent are pruned.
 PRUNE_TOL = 1e-12
@@ -248,11 +248,8 @@ class Search:
             self.offer(float(best), items, float(u[inside].sum()))
 
     def out_of_time(self) -> bool:
-        if (
-            self.deadline is not None
-            and self.nodes % CLOCK_EVERY == 1  # the root, then every CLOCK_EVERY nodes
-            and time.perf_counter() > self.deadline
-        ):
+        # the root, then every CLOCK_EVERY nodes
+        if self.nodes % CLOCK_EVERY == 1 and past(self.deadline):
             self.timed_out = True
         return self.timed_out
 

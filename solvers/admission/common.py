@@ -105,6 +105,11 @@ def remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.perf_counter())
 
 
+def past(deadline: float | None) -> bool:
+    """Whether the clock is beyond ``deadline`` (perf_counter; None: never)."""
+    return deadline is not None and time.perf_counter() > deadline
+
+
 def solve_slot(
     instance: AdmissionInstance,
     inner: InnerSolver,
@@ -174,6 +179,6 @@ def estimate_fixed_point(
             )
             break
         seen.append(decisions)
-        if deadline is not None and time.perf_counter() > deadline:
+        if past(deadline):
             return SolverResult(Status.TIME_LIMIT, as_plain(best[1]), message=message)
     return SolverResult(Status.FEASIBLE, as_plain(best[1]), message=message)

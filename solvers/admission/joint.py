@@ -54,6 +54,7 @@ from .common import (
     as_plain,
     decisions_of,
     estimate_fixed_point,
+    past,
     per_slot_of,
     solve_slot,
 )
@@ -140,11 +141,7 @@ class JointSearch:
         while stack:
             j, immediate, queued, roots, value, slots, left = stack.pop()
             self.nodes += 1
-            if (
-                self.deadline is not None
-                and self.nodes % CLOCK_EVERY == 1
-                and time.perf_counter() > self.deadline
-            ):
+            if self.nodes % CLOCK_EVERY == 1 and past(self.deadline):
                 self.timed_out = True
                 return
             if j == n:

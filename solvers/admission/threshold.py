@@ -97,7 +97,15 @@ from opt_offload.models.admission import SlotData, split_bandwidth
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
 
-from .common import K_MAX, Decision, SlotScheduler, as_plain, best_alternative, decisions_of
+from .common import (
+    K_MAX,
+    Decision,
+    SlotScheduler,
+    as_plain,
+    best_alternative,
+    decisions_of,
+    past,
+)
 
 # Relative distance below a price at which "the set just below it" is read off.
 BELOW = 1e-9
@@ -410,10 +418,6 @@ def without(data: SlotData, dropped: frozenset[int]) -> SlotData:
     return dataclasses.replace(data, eligible=eligible)
 
 
-def past(deadline: float | None) -> bool:
-    return deadline is not None and time.perf_counter() > deadline
-
-
 def threshold_rules(
     data: SlotData, variant: Variant = Variant(), deadline: float | None = None
 ) -> Outcome:
@@ -502,7 +506,7 @@ def estimate_rules(
         outcome, order = new, new_order
         if stable:
             return outcome, data, f"queue-delay loop: order stable after {k} passes"
-        if deadline is not None and time.perf_counter() > deadline:
+        if past(deadline):
             return outcome, data, f"{TIME_LIMIT_NOTE} after {k} passes"
     return outcome, data, f"queue-delay loop: order not stable after K_max = {variant.kmax} passes"
 
