@@ -16,7 +16,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=False)
+MODEL_CONFIG = ConfigDict(
+    extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=False, defer_build=True
+)
 
 # Identifiers are non-empty strings without surrounding white space.
 Identifier = Annotated[str, Field(min_length=1, pattern=r"^\S(.*\S)?$")]

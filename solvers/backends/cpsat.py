@@ -9,10 +9,9 @@ by the objective's rounding error where the objective could not be scaled exactl
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
-
-import numpy as np
 
 from opt_offload.models.formulation import Formulation, ProblemClass
 from opt_offload.schemas import Status
@@ -108,7 +107,7 @@ def configured_solver(limits: Limits, objective_scale: float):
 def true_bound(built, solver) -> float | None:
     """CP-SAT's bound in the model's units, widened by the rounding error."""
     bound = solver.best_objective_bound
-    if not np.isfinite(bound):
+    if not math.isfinite(bound):
         return None
     widen = built.objective_error if built.sense == "max" else -built.objective_error
     return built.value_of(bound) + widen

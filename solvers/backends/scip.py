@@ -11,12 +11,11 @@ status is SCIP's own here too, only the way the model reaches SCIP differs.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
 from contextlib import contextmanager
-
-import numpy as np
 
 from opt_offload.models.formulation import Formulation, ProblemClass
 
@@ -122,7 +121,7 @@ def scip_model(form):
     infinity = model.infinity()
 
     def clip(value: float) -> float:
-        return float(np.clip(value, -infinity, infinity))
+        return min(max(float(value), -infinity), infinity)
 
     columns = [
         model.addVar(
@@ -146,9 +145,9 @@ def scip_model(form):
         lower, upper = form.row_lower[r], form.row_upper[r]
         if lower == upper:
             model.addCons(body == float(lower), name=name)
-        elif np.isfinite(lower) and np.isfinite(upper):
+        elif math.isfinite(lower) and math.isfinite(upper):
             model.addCons(float(lower) <= (body <= float(upper)), name=name)
-        elif np.isfinite(upper):
+        elif math.isfinite(upper):
             model.addCons(body <= float(upper), name=name)
         else:
             model.addCons(body >= float(lower), name=name)
