@@ -52,10 +52,10 @@ def run_backends() -> int:
             cls.licence() if reason is None else "-",
         )
         if reason is not None:
-            hints.append(f"[bold]{name}[/bold]: {cls.install}")
+            hints.append(Text.assemble((name, "bold"), f": {cls.install}"))
     console.print(table)
     for line in hints:
-        console.print(line, soft_wrap=False)
+        console.print(line, soft_wrap=True)  # an install command stays on one line, whole
     return EXIT_OK
 
 
