@@ -95,8 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def selected_files(args: argparse.Namespace) -> list[Path]:
     if not args.data.is_dir():
         raise InputError(
-            f"--data: {args.data} is not a folder (the OR-Library files ship with a source "
-            "checkout, in data/orlib-gap)"
+            f"--data: {args.data} is not a folder (the OR-Library files ship with the package, "
+            "in data/orlib-gap)"
         )
     files = gap_files(args.data)
     if not args.file:

@@ -32,12 +32,13 @@ from typing import Literal
 from ..errors import InputError
 from ..io import parse_instance
 from ..schemas import AssignmentInstance
+from ..shipped import shipped
 
 Sense = Literal["max", "min"]
 
-# The repository's copy of the OR-Library files (see its PROVENANCE.md); a source checkout has
-# it, an installed wheel does not, so callers may pass another folder.
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "orlib-gap"
+# The shipped copy of the OR-Library files (data/orlib-gap, with its PROVENANCE.md); it installs
+# with the package (opt_offload.shipped), and callers may pass another folder.
+DATA_DIR = shipped("data/orlib-gap")
 OPTIMA_FILE = "gap_optima.csv"
 MODEL_ID = "gap-job"
 MAXIMISATION_FILE = re.compile(r"gap\d+(\.txt)?")
