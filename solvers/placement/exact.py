@@ -25,6 +25,15 @@ CUT = Option(
     "linearisation of the graph objective: marginal (tight) or pairwise (z >= x + x - 1)",
     choices=("marginal", "pairwise"),
 )
+CUTS = Option(
+    "cuts",
+    str,
+    "connectivity",
+    "valid inequalities of the graph objective: connectivity (memory forces the core of heavy "
+    "edges onto K devices, so K - 1 edges of its spanning tree are cut; models/placement.py) "
+    "or none",
+    choices=("connectivity", "none"),
+)
 
 
 @register(
@@ -34,7 +43,7 @@ CUT = Option(
     description="MILP of eq. (2) / the design §6 cut cost with (2a), (2b), pins and the "
     "compute bound, in Pyomo, solved by HiGHS (-o backend=NAME: any Pyomo MILP backend); "
     "reports the proven lower bound",
-    options=(CUT, MIP_GAP_OPTION, PYOMO_BACKEND, WORKERS_OPTION),
+    options=(CUT, CUTS, MIP_GAP_OPTION, PYOMO_BACKEND, WORKERS_OPTION),
     requires=("pyomo",),
 )
 def exact(
@@ -42,6 +51,7 @@ def exact(
     *,
     time_limit: float | None = None,
     cut: str = "marginal",
+    cuts: str = "connectivity",
     mip_gap: float = MIP_GAP_OPTION.default,
     backend: str = PYOMO_BACKEND.default,
     workers: int = 0,
@@ -49,7 +59,7 @@ def exact(
     start = time.perf_counter()
     from opt_offload.models.placement import pyomo_formulation
 
-    formulation = pyomo_formulation(instance, cut)
+    formulation = pyomo_formulation(instance, cut, cuts)
     # the limit covers building the model (and importing Pyomo) too
     limits = Limits(time_limit, mip_gap, workers=workers or None)
     return solve_with(backend, formulation, limits.after(start))
