@@ -355,10 +355,17 @@ def add_connectivity_cuts(model, data: PlacementData, cut: Cut) -> None:
     )
 
 
-def build_pyomo(instance: PlacementInstance, cut: Cut = "marginal", cuts: Cuts = "connectivity"):
+def build_pyomo(
+    instance: PlacementInstance,
+    cut: Cut = "marginal",
+    cuts: Cuts = "connectivity",
+    below_s: float | None = None,
+):
     """The MILP as a Pyomo ConcreteModel; ``model.x`` is indexed by (node, device) positions.
     The objective is in seconds times ``PlacementData.scale``; ``cuts="connectivity"`` adds
-    the connectivity cuts to the graph objective (the paper objective has no z to cut)."""
+    the connectivity cuts to the graph objective (the paper objective has no z to cut);
+    ``below_s`` (> 0) keeps only placements costing at most that many seconds (under a known
+    placement's cost: the model then holds only the placements that beat it)."""
     import pyomo.environ as pyo
 
     data = PlacementData(instance)
@@ -377,15 +384,22 @@ def build_pyomo(instance: PlacementInstance, cut: Cut = "marginal", cuts: Cuts =
         if cuts == "connectivity" and data.edges:
             add_connectivity_cuts(model, data, cut)
     model.transfer_s = pyo.Objective(expr=data.scale * expression, sense=pyo.minimize)
+    if below_s is not None:
+        # stated relative to below_s, so that HiGHS's row tolerance reads 1 - mip_gap apart
+        # from 1 (in seconds, or scaled, a placement at the known cost passes as within it)
+        model.below = pyo.Constraint(expr=expression / below_s <= 1)
     return model
 
 
 def pyomo_formulation(
-    instance: PlacementInstance, cut: Cut = "marginal", cuts: Cuts = "connectivity"
+    instance: PlacementInstance,
+    cut: Cut = "marginal",
+    cuts: Cuts = "connectivity",
+    below_s: float | None = None,
 ) -> Formulation:
     """:func:`build_pyomo` with its sense and decoder; the objective is scaled (``data.scale``)."""
     data = PlacementData(instance)
-    model = build_pyomo(instance, cut, cuts)
+    model = build_pyomo(instance, cut, cuts, below_s)
     return Formulation(
         model,
         "pyomo",
