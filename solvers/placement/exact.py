@@ -7,7 +7,8 @@ instance), priced by the shared evaluator at c seconds: the MILP then holds only
 at most ``c (1 - mip_gap)`` (``models.placement.build_pyomo``'s ``below_s``). A solution of that
 MILP beats the partition; a proof that it has none proves the partition optimal within the
 relative gap, with ``c (1 - mip_gap)`` as the bound. The solver's own primal search then does
-not have to rediscover a placement the DP finds in a fraction of a second.
+not have to rediscover a placement the DP finds in a fraction of a second. Backends over
+integers only (CP-SAT) run without it (the row's coefficients are real).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from opt_offload.registry import MIP_GAP_OPTION, Option, SolverResult, register
 from opt_offload.schemas import PlacementInstance, Status
 
 from ..backends import Limits, backend_option, solve_with
-from ..backends.base import WORKERS_OPTION
+from ..backends.base import WORKERS_OPTION, backend_classes
 from .chain_dp import chain_dp, size_limits
 
 # the placement MILP has continuous cut variables z, but an optimal z is integral at integer x
@@ -80,7 +81,10 @@ def exact(
     start = time.perf_counter()
     from opt_offload.models.placement import pyomo_formulation
 
-    known = contiguous_placement(instance) if incumbent == "chain-dp" else None
+    # the row "cost <= c (1 - mip_gap)" has real coefficients, which a backend over integers
+    # (CP-SAT) would have to round: there the MILP runs without it
+    beat = incumbent == "chain-dp" and not backend_classes()[backend].integer_only
+    known = contiguous_placement(instance) if beat else None
     if known is not None and known[0] == 0.0:  # every cost is >= 0: nothing beats it
         return SolverResult(Status.OPTIMAL, known[1], 0.0, "the contiguous partition costs 0")
     below_s = None if known is None else known[0] * (1.0 - mip_gap)
