@@ -24,7 +24,7 @@ from opt_offload.schemas import PlacementInstance, Status
 
 from ..backends import Limits, backend_option, solve_with
 from ..backends.base import WORKERS_OPTION, backend_classes
-from .chain_dp import chain_dp, size_limits
+from .chain_dp import chain_dp, size_limits, stage_of
 
 # the placement MILP has continuous cut variables z, but an optimal z is integral at integer x
 # (models/placement.py), so the integer-only CP-SAT takes it too
@@ -95,10 +95,22 @@ def exact(
     return result if known is None else against_known(result, known[1], below_s)
 
 
+# The DP visits (segment start, end, device) over 2^devices sets of used devices; the 70B layer
+# graph (84 stages, 8 devices: 7e6 of these steps) takes a fraction of a second. Past this the
+# DP could eat much of the MILP's time, and the MILP runs without the incumbent.
+INCUMBENT_DP_STEPS = 1e8
+
+
+def dp_steps(instance: PlacementInstance) -> float:
+    stages = len({stage_of(node) for node in instance.graph.nodes})
+    devices = len(instance.devices)
+    return stages * stages / 2 * devices * 2.0**devices
+
+
 def contiguous_placement(instance: PlacementInstance) -> tuple[float, dict[str, str]] | None:
     """chain-dp's placement and its cost by the evaluator, or None where the DP does not
-    apply (too large, a cyclic layer graph) or finds no feasible partition."""
-    if size_limits(instance) is not None:
+    apply (too large, a cyclic layer graph), would take long, or finds no feasible partition."""
+    if size_limits(instance) is not None or dp_steps(instance) > INCUMBENT_DP_STEPS:
         return None
     try:
         found = chain_dp(instance)
