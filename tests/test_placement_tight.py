@@ -281,3 +281,22 @@ def test_both_incumbent_outcomes_occur():
     messages = [solve(forced_instance(seed), "exact").message or "" for seed in SEEDS]
     proven = sum("contiguous partition is optimal" in m for m in messages)
     assert 0 < proven < len(SEEDS)
+
+
+@pytest.mark.parametrize(
+    "case, needed, cut_edges",
+    # 13B: the cloud and one edge do not hold the model, 2 residual-stream edges are cut; 70B:
+    # an edge holds 13 layers, the cloud 27, so 80 layers need 6 devices and 5 cut edges
+    [("tensor-13b", 3, 2), ("layer-70b", 6, 5)],
+)
+def test_the_bench_goals_are_proven(case, needed, cut_edges):
+    from opt_offload.benchmarks.placement import CASES, instance_for
+
+    instance = instance_for(CASES[case])
+    data = PlacementData(instance)
+    assert data.core.devices_needed == needed
+    solution = solve(instance, "exact")
+    stream = data.core.min_edge_bytes * data.seconds_per_byte[0, 1]
+    assert solution.status is Status.OPTIMAL
+    assert solution.objective == pytest.approx(cut_edges * stream, rel=1e-9)
+    assert solution.objective * (1 - 1.01e-6) <= solution.bound <= solution.objective
