@@ -159,7 +159,8 @@ class PlacementData:
 
     def slots(self, size: float) -> np.ndarray:
         """[d]: how many tensors of ``size`` bytes fit on each device (evaluator tolerance)."""
-        return np.floor(self.memory * (1.0 + REL_TOL) / size)
+        allowed = self.memory + REL_TOL * np.maximum(1.0, self.memory)  # as tolerance.exceeds
+        return np.floor(allowed / size)
 
     def fewest_devices(self, nodes: list[int]) -> int:
         """A lower bound on the devices any feasible placement spreads ``nodes`` over: by
