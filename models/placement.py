@@ -16,6 +16,32 @@ tensor, (2a) memory, pinned tensors, and the optional compute-balance bound
   included). At integer x both force z to the product; the marginal form's LP relaxation is
   tighter (it is the local polytope of MAP inference, exact on trees without side
   constraints), which is what lets HiGHS prove optimality on layer graphs quickly.
+
+Connectivity cuts (``cuts="connectivity"``, graph objective only). Where memory forces the
+tensors apart, the LP relaxation spreads every tensor evenly over the devices with a diagonal z
+(both ends of every edge on the same fractional mixture), which cuts nothing: its bound is near
+0. The cuts couple memory with connectivity through a *core*: a set H of tensors connected by
+edges of at least w bytes, with a spanning tree T of those edges, and binaries ``y[d] = 1``
+when device d holds a tensor of H. For every integer placement (with z the product of x):
+
+- ``y[d] >= x[q, d]`` for q in H, and ``sum_{q in H} bytes_q x[q, d] <= memory_d y[d]``: a
+  device without a tensor of H holds none of H's bytes;
+- slots: for a tensor size s, at most ``floor(memory_d / s)`` tensors of H of at least s bytes
+  fit on d, so ``sum_{q in H, bytes_q >= s} x[q, d] <= floor(memory_d / s) y[d]``;
+- ``sum_d y[d] >= K``, K the fewest devices that can hold H (:meth:`PlacementData.fewest_devices`:
+  the largest memories first, by bytes and by the slots of every size);
+- tree: ``sum_{e in T} cut_e >= sum_d y[d] - 1`` with ``cut_e`` the mass of z[e] off the
+  diagonal (1 when the ends of e are on different devices). Removing the cut edges from the
+  tree T leaves one more component than edges removed, and each device holding a tensor of H
+  holds a whole component at least, so at least ``sum_d y[d] - 1`` edges of T are cut;
+- symmetry: devices that are interchangeable (same memory and FLOP/s, the same rate to and from
+  every other device and between them, no pins) can be renumbered in any optimal placement so
+  that those holding a tensor of H come first: ``y[d] >= y[d']`` for d before d' in a class.
+
+With every edge of T at least w bytes, the tree cut alone bounds the objective from below by
+about ``(K - 1) w / B``; the core is chosen among the components of the graph of edges of at
+least w bytes (every distinct w) as the one with the largest ``(K - 1) w``. These rows only
+remove fractional points: at integer x, with y set as defined, every row holds.
 """
 
 from __future__ import annotations
@@ -27,10 +53,30 @@ from typing import Literal
 import numpy as np
 
 from opt_offload.schemas import PlacementInstance
+from opt_offload.tolerance import REL_TOL, exceeds
 
 from .formulation import Formulation, ProblemClass, binary_unit, objective_scale
 
 Cut = Literal["marginal", "pairwise"]
+Cuts = Literal["connectivity", "none"]
+
+
+@dataclass(frozen=True)
+class Core:
+    """Tensors joined by heavy edges (see the module docstring, connectivity cuts)."""
+
+    nodes: list[int]
+    tree: list[int]  # edge indices (into PlacementData.edges) of a spanning tree of the nodes
+    devices_needed: int  # K: no feasible placement puts the nodes on fewer devices
+    min_edge_bytes: float  # w: every tree edge carries at least this
+
+
+def fewest(capacities: np.ndarray, demand: float) -> int:
+    """The fewest capacities, largest first, that add up to ``demand`` (within the shared
+    tolerance); one more than there are when all of them fall short."""
+    total = np.cumsum(np.sort(capacities)[::-1])
+    enough = [i for i, held in enumerate(total) if not exceeds(demand, held)]
+    return enough[0] + 1 if enough else len(capacities) + 1
 
 
 @dataclass(frozen=True)
@@ -110,6 +156,66 @@ class PlacementData:
     def scale(self) -> float:
         """The objective is stated in seconds times this (see models/formulation.py)."""
         return objective_scale(self.objective_coefficients)
+
+    def slots(self, size: float) -> np.ndarray:
+        """[d]: how many tensors of ``size`` bytes fit on each device (evaluator tolerance)."""
+        allowed = self.memory + REL_TOL * np.maximum(1.0, self.memory)  # as tolerance.exceeds
+        return np.floor(allowed / size)
+
+    def fewest_devices(self, nodes: list[int]) -> int:
+        """A lower bound on the devices any feasible placement spreads ``nodes`` over: by
+        their bytes and, for each size s, by the slots for their tensors of at least s."""
+        sizes = self.node_bytes[nodes]
+        need = fewest(self.memory, float(sizes.sum()))
+        for size in np.unique(sizes[sizes > 0]):
+            need = max(need, fewest(self.slots(size), float((sizes >= size).sum())))
+        return need
+
+    @cached_property
+    def core(self) -> Core | None:
+        """The component of a heavy-edge graph with the largest ``(K - 1) w`` (module
+        docstring), or None when no component needs two devices."""
+        import networkx as nx
+
+        best, score = None, 0.0
+        for threshold in sorted({nbytes for _, _, nbytes in self.edges}, reverse=True):
+            heavy = nx.Graph()
+            for e, (u, v, nbytes) in enumerate(self.edges):
+                if nbytes >= threshold:
+                    heavy.add_edge(u, v, bytes=nbytes, edge=e)
+            for component in nx.connected_components(heavy):
+                nodes = sorted(component)
+                needed = self.fewest_devices(nodes)
+                if (needed - 1) * threshold > score:
+                    tree = nx.maximum_spanning_tree(heavy.subgraph(nodes), weight="bytes")
+                    edges = sorted(tree.edges[a, b]["edge"] for a, b in tree.edges)
+                    best, score = Core(nodes, edges, needed, threshold), (needed - 1) * threshold
+        return best
+
+    def interchangeable(self, a: int, b: int) -> bool:
+        """Swapping devices a and b maps every placement to one of the same cost and
+        feasibility (graph objective): same memory, FLOP/s and rates, neither pinned."""
+        devices, rate = self.instance.devices, self.seconds_per_byte
+        others = [k for k in range(len(devices)) if k not in (a, b)]
+        return (
+            devices[a].memory_bytes == devices[b].memory_bytes
+            and devices[a].flops == devices[b].flops
+            and rate[a, b] == rate[b, a]
+            and all(rate[a, k] == rate[b, k] and rate[k, a] == rate[k, b] for k in others)
+            and not {a, b} & set(self.pinned.values())
+        )
+
+    @cached_property
+    def device_classes(self) -> list[list[int]]:
+        """Devices grouped into classes of pairwise interchangeable ones, in index order."""
+        classes: list[list[int]] = []
+        for d in range(len(self.devices)):
+            home = next((c for c in classes if all(self.interchangeable(k, d) for k in c)), None)
+            if home is None:
+                classes.append([d])
+            else:
+                home.append(d)
+        return classes
 
     def decisions(self, assignment: np.ndarray) -> dict[str, str]:
         """An (n, D) 0/1 matrix as instance decisions; each row's largest entry wins, which
@@ -199,9 +305,68 @@ def graph_objective(model, data: PlacementData):
     )
 
 
-def build_pyomo(instance: PlacementInstance, cut: Cut = "marginal"):
+def cut_indicator(model, e: int, cut: Cut):
+    """1 when edge e's ends are on different devices: z's mass off the diagonal (in the
+    pairwise form z is only bounded below by the product, so this is at least that)."""
+    if cut == "marginal":
+        return 1 - sum(model.z[e, d, d] for d in model.D)
+    return sum(model.z[e, d1, d2] for d1, d2 in model.pairs)
+
+
+def add_connectivity_cuts(model, data: PlacementData, cut: Cut) -> None:
+    """The connectivity cuts on ``data.core`` (module docstring, with the validity argument)."""
+    import pyomo.environ as pyo
+
+    core = data.core
+    if core is None:
+        return
+    nodes = core.nodes
+    model.H = pyo.Set(initialize=nodes)
+    model.y = pyo.Var(model.D, domain=pyo.Binary)
+    model.core_holds = pyo.Constraint(model.H, model.D, rule=lambda m, q, d: m.y[d] >= m.x[q, d])
+
+    def memory(m, d):
+        unit = binary_unit(data.memory[d])
+        used = sum(data.node_bytes[q] / unit * m.x[q, d] for q in nodes)
+        return used <= data.memory[d] / unit * m.y[d]
+
+    model.core_memory = pyo.Constraint(model.D, rule=memory)
+    sizes = data.node_bytes[nodes]
+    slot_rows = [
+        (size, d, slots)
+        for size in np.unique(sizes[sizes > 0])
+        for d, slots in enumerate(data.slots(size))
+        if slots < (sizes >= size).sum()
+    ]
+    model.core_slots = pyo.Constraint(
+        range(len(slot_rows)),
+        rule=lambda m, r: (
+            sum(m.x[q, slot_rows[r][1]] for q in nodes if data.node_bytes[q] >= slot_rows[r][0])
+            <= slot_rows[r][2] * m.y[slot_rows[r][1]]
+        ),
+    )
+    used = sum(model.y[d] for d in model.D)
+    model.core_devices = pyo.Constraint(expr=used >= core.devices_needed)
+    model.core_tree = pyo.Constraint(
+        expr=sum(cut_indicator(model, e, cut) for e in core.tree) >= used - 1
+    )
+    pairs = [(c[i], c[i + 1]) for c in data.device_classes for i in range(len(c) - 1)]
+    model.interchangeable = pyo.Constraint(
+        range(len(pairs)), rule=lambda m, i: m.y[pairs[i][0]] >= m.y[pairs[i][1]]
+    )
+
+
+def build_pyomo(
+    instance: PlacementInstance,
+    cut: Cut = "marginal",
+    cuts: Cuts = "connectivity",
+    below_s: float | None = None,
+):
     """The MILP as a Pyomo ConcreteModel; ``model.x`` is indexed by (node, device) positions.
-    The objective is in seconds times ``PlacementData.scale``."""
+    The objective is in seconds times ``PlacementData.scale``; ``cuts="connectivity"`` adds
+    the connectivity cuts to the graph objective (the paper objective has no z to cut);
+    ``below_s`` (> 0) keeps only placements costing at most that many seconds (under a known
+    placement's cost: the model then holds only the placements that beat it)."""
     import pyomo.environ as pyo
 
     data = PlacementData(instance)
@@ -217,14 +382,25 @@ def build_pyomo(instance: PlacementInstance, cut: Cut = "marginal"):
     else:
         add_cut_variables(model, data, cut)
         expression = graph_objective(model, data)
+        if cuts == "connectivity" and data.edges:
+            add_connectivity_cuts(model, data, cut)
     model.transfer_s = pyo.Objective(expr=data.scale * expression, sense=pyo.minimize)
+    if below_s is not None:
+        # stated relative to below_s, so that HiGHS's row tolerance reads 1 - mip_gap apart
+        # from 1 (in seconds, or scaled, a placement at the known cost passes as within it)
+        model.below = pyo.Constraint(expr=expression / below_s <= 1)
     return model
 
 
-def pyomo_formulation(instance: PlacementInstance, cut: Cut = "marginal") -> Formulation:
+def pyomo_formulation(
+    instance: PlacementInstance,
+    cut: Cut = "marginal",
+    cuts: Cuts = "connectivity",
+    below_s: float | None = None,
+) -> Formulation:
     """:func:`build_pyomo` with its sense and decoder; the objective is scaled (``data.scale``)."""
     data = PlacementData(instance)
-    model = build_pyomo(instance, cut)
+    model = build_pyomo(instance, cut, cuts, below_s)
     return Formulation(
         model,
         "pyomo",
@@ -240,13 +416,17 @@ def pyomo_formulation(instance: PlacementInstance, cut: Cut = "marginal") -> For
 
 
 def pyomo_names(data: PlacementData):
-    """Column names in instance ids: ``x(NODE,DEVICE)``, ``z(SOURCE,TARGET,DEVICE1,DEVICE2)``."""
+    """Column names in instance ids: ``x(NODE,DEVICE)``, ``z(SOURCE,TARGET,DEVICE1,DEVICE2)``,
+    ``y(DEVICE)`` (the connectivity cuts' device-holds-the-core binaries)."""
 
     def name(var) -> str:
         index = var.index()
-        if var.parent_component().local_name == "x":
+        component = var.parent_component().local_name
+        if component == "x":
             p, d = index
             return f"x({data.nodes[p]},{data.devices[d]})"
+        if component == "y":
+            return f"y({data.devices[index]})"
         e, d1, d2 = index
         source, target, _ = data.edges[e]
         ends = (data.nodes[source], data.nodes[target], data.devices[d1], data.devices[d2])

@@ -73,7 +73,9 @@ def test_generate_solve_plot(tmp_path):
     result = run_cli("solve", instance, "--out", solution, "--plot", picture)
     assert result.returncode == 0, result.stderr
     answer = json.loads(solution.read_text())
-    assert answer["status"] == "optimal" and answer["bound"] == pytest.approx(answer["objective"])
+    # proven within the default relative gap (1e-6): no placement under 1 - 1e-6 times it
+    assert answer["status"] == "optimal"
+    assert answer["objective"] * (1 - 1.01e-6) <= answer["bound"] <= answer["objective"]
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

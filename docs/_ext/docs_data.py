@@ -114,6 +114,10 @@ RESULTS: dict[str, Result] = {
         "opt-offload bench scale --rows assignment-40 assignment-20 assignment-3000 lagrangian-10k",
         timing=("old_s", "new_s", "ratio", "met", "note"),
     ),
+    "bench-scale-placement": Result(
+        "opt-offload bench scale --rows placement --time-limit 120",
+        timing=("old_s", "new_s", "ratio", "met", "note"),
+    ),
     "bench-scale-startup": Result(
         "opt-offload bench scale --rows startup --repeat 2",
         timing=("old_s", "new_s", "ratio", "met", "note"),

@@ -4,6 +4,10 @@ Cases (instances built by ``opt-offload generate placement``):
 
 - ``layer-13b``: Llama-2-13B per layer + the Llama-68M draft on the 003 paper's five devices;
   target: proven optimal in under 60 s;
+- ``tensor-13b``: Llama-2-13B per tensor (fp16, 16 sequences x 1,024 cached tokens: the
+  generator's 2,048 need more memory than the three devices hold) on the paper's cloud + two
+  edges, and ``layer-70b``: Llama-2-70B per layer on the cloud + seven edges; target: proven
+  optimal in under 60 s (also the ``placement`` rows of ``bench scale``);
 - ``tensor-7b``: Llama-2-7B per tensor (fp16) on the paper's cloud + two edges, and
   ``tensor-7b-flexgen``: the same model on FlexGen's GPU / CPU / disk machine with a 50 ms compute
   bound per device; both reported as time and gap at the time limit (120 s).
@@ -46,6 +50,17 @@ PER_TENSOR_7B = ("--model", "llama2-7b", "--granularity", "tensor", "--dtype", "
 CASES = {
     "layer-13b": Case(
         ("--model", "llama2-13b", "--draft", "llama-68m", "--devices", "paper-testbed"),
+        True,
+        "target: proven optimal in < 60 s",
+    ),
+    "tensor-13b": Case(
+        ("--model", "llama2-13b", "--granularity", "tensor", "--dtype", "fp16")
+        + ("--devices", "paper-testbed-2", "--context", "1024"),
+        True,
+        "target: proven optimal in < 60 s",
+    ),
+    "layer-70b": Case(
+        ("--model", "llama2-70b", "--devices", "paper-testbed-7", "--granularity", "layer"),
         True,
         "target: proven optimal in < 60 s",
     ),
