@@ -121,8 +121,8 @@ def test_one_milp_lexicographic_equals_enumeration_and_two_stages():
     for seed in range(30):
         instance = random_instance(seed, variant="admission")
         best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
-        once = solve(instance, "exact", mode="lexicographic", stages=1)
-        twice = solve(instance, "exact", mode="lexicographic", stages=2)
+        once = solve(instance, "exact", mode="lexicographic", stages=1, packing=False)
+        twice = solve(instance, "exact", mode="lexicographic", stages=2, packing=False)
         for solution in (once, twice):
             assert solution.status is Status.OPTIMAL, seed
             assert_feasible(instance, solution)
@@ -150,7 +150,7 @@ def test_one_milp_falls_back_to_two_stages_without_a_packing(monkeypatch):
     monkeypatch.setattr(lagrangian, "packed_throughput", lambda data: None)
     instance = twin_edges(transmission_differs=True)
     best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
-    solution = solve(instance, "exact", mode="lexicographic", stages=1)
+    solution = solve(instance, "exact", mode="lexicographic", stages=1, packing=False)
     assert solution.status is Status.OPTIMAL
     assert "one MILP" not in solution.message
     assert solution.metrics["throughput"] == best_s
@@ -178,7 +178,7 @@ def test_one_milp_checks_its_proofs_and_falls_back(monkeypatch, loosen):
 
     monkeypatch.setattr(exact, "solve_with", loose_first)
     best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
-    solution = solve(instance, "exact", mode="lexicographic", stages=1)
+    solution = solve(instance, "exact", mode="lexicographic", stages=1, packing=False)
     assert len(calls) == (3 if loosen == "S" else 2)
     assert solution.status is Status.OPTIMAL
     assert solution.message.startswith("lexicographic: S*=")

@@ -27,6 +27,7 @@ class PyomoHighs(Backend):
     classes = frozenset({ProblemClass.LP, ProblemClass.MILP})
     requires = ("pyomo", "highspy")
     absolute_gap = True
+    warm_start = True
 
     # Pyomo's TerminationCondition -> ours, by member name (every member; tested).
     STATUS_MAP = {
@@ -70,6 +71,8 @@ class PyomoHighs(Backend):
     def run(self, formulation: Formulation, limits: Limits, warm: bool) -> BackendResult:
         from pyomo.contrib.solver.common.results import SolutionStatus
 
+        if warm:
+            self.load_start(formulation.model)
         results = self.persistent().solve(
             formulation.model,
             time_limit=limits.seconds,
@@ -90,3 +93,28 @@ class PyomoHighs(Backend):
             unscaled(results.objective_bound, formulation),
             unscaled(results.incumbent_objective, formulation),
         )
+
+    def load_start(self, model) -> None:
+        """Send the model's variable values to HiGHS as a MIP start (pyomo.contrib.solver's
+        interface takes none): the model is loaded first, so that ``solve`` only updates it."""
+        import highspy
+
+        solver = self.persistent()
+        solver.set_instance(model)
+        highs = solver._solver_model
+        values = [0.0] * highs.getNumCol()
+        for var, column in zip_columns(model, solver._pyomo_var_to_solver_var_map):
+            values[column] = var.value or 0.0
+        start = highspy.HighsSolution()
+        start.col_value = values
+        start.value_valid = True
+        highs.setSolution(start)
+
+
+def zip_columns(model, columns: dict):
+    """(variable, HiGHS column) for every variable of the model that HiGHS holds."""
+    from pyomo.environ import Var
+
+    for var in model.component_data_objects(Var, descend_into=True):
+        if id(var) in columns:
+            yield var, columns[id(var)]
