@@ -243,14 +243,39 @@ def improving_exchange(packing: Packing, b: int, c: int, load: np.ndarray):
     return movers[a], to_c[a], None if z == 0 else (there[z - 1], back_to[z])
 
 
+def improving_replacement(packing: Packing, b: int, load: np.ndarray):
+    """A task of server b rejected for a rejected task that b takes instead, within b's
+    budget, lowering T the most; as :func:`best_exchange` answers; None if none."""
+    data, budget = packing.data, packing.budget
+    w, t = data.workload, data.transmission
+    here = packing.on(b)
+    rejected = np.flatnonzero(packing.assigned < 0)
+    entrants = packing.pair_at[rejected, b]
+    rejected, entrants = rejected[entrants >= 0], entrants[entrants >= 0]
+    if not len(here) or not len(rejected):
+        return None
+    leaving = packing.assigned[here]
+    fits = load[b] - w[leaving][:, None] + w[entrants][None, :] <= budget[b]
+    added_t = np.where(fits, t[entrants][None, :] - t[leaving][:, None], 0.0)
+    a, z = np.unravel_index(int(np.argmin(added_t)), added_t.shape)
+    if added_t[a, z] >= -1e-12:
+        return None
+    return here[a], -1, (rejected[z], entrants[z])
+
+
 def improve(packing: Packing, passes: int = IMPROVE_PASSES) -> None:
-    """Lower T keeping S and every budget: moves and swaps between each pair of servers,
-    each the best for its pair, until a pass finds none."""
+    """Lower T keeping S and every budget: moves and swaps between each pair of servers and
+    replacements by rejected tasks, each the best for its pair, until a pass finds none."""
     servers = range(len(packing.budget))
     for _ in range(passes):
         found = False
-        for b, c in itertools.permutations(servers, 2):
-            exchange = improving_exchange(packing, b, c, packing.load())
+        for b, c in [*itertools.permutations(servers, 2), *((b, None) for b in servers)]:
+            load = packing.load()
+            exchange = (
+                improving_replacement(packing, b, load)
+                if c is None
+                else improving_exchange(packing, b, c, load)
+            )
             if exchange is not None:
                 mover, to, back = exchange
                 packing.assigned[mover] = to
