@@ -121,8 +121,8 @@ def test_one_milp_lexicographic_equals_enumeration_and_two_stages():
     for seed in range(30):
         instance = random_instance(seed, variant="admission")
         best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
-        once = solve(instance, "exact", mode="lexicographic", stages=1, packing=False)
-        twice = solve(instance, "exact", mode="lexicographic", stages=2, packing=False)
+        once = solve(instance, "exact", mode="lexicographic", stages=1, packing="off")
+        twice = solve(instance, "exact", mode="lexicographic", stages=2, packing="off")
         for solution in (once, twice):
             assert solution.status is Status.OPTIMAL, seed
             assert_feasible(instance, solution)
@@ -150,7 +150,7 @@ def test_one_milp_falls_back_to_two_stages_without_a_packing(monkeypatch):
     monkeypatch.setattr(lagrangian, "packed_throughput", lambda data: None)
     instance = twin_edges(transmission_differs=True)
     best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
-    solution = solve(instance, "exact", mode="lexicographic", stages=1, packing=False)
+    solution = solve(instance, "exact", mode="lexicographic", stages=1, packing="off")
     assert solution.status is Status.OPTIMAL
     assert "one MILP" not in solution.message
     assert solution.metrics["throughput"] == best_s
@@ -178,7 +178,7 @@ def test_one_milp_checks_its_proofs_and_falls_back(monkeypatch, loosen):
 
     monkeypatch.setattr(exact, "solve_with", loose_first)
     best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
-    solution = solve(instance, "exact", mode="lexicographic", stages=1, packing=False)
+    solution = solve(instance, "exact", mode="lexicographic", stages=1, packing="off")
     assert len(calls) == (3 if loosen == "S" else 2)
     assert solution.status is Status.OPTIMAL
     assert solution.message.startswith("lexicographic: S*=")
@@ -187,13 +187,14 @@ def test_one_milp_checks_its_proofs_and_falls_back(monkeypatch, loosen):
 
 
 def test_packing_path_equals_enumeration():
-    """The default path: S* proven by the LP bound and a packing where the packing meets it
-    (then stage 2 from it), the MILP otherwise; both reach the enumerated optimum."""
+    """The packing path (``on``; ``auto`` takes it on large instances): S* proven by the LP
+    bound and a packing where the packing meets it (then stage 2 from it), the MILP
+    otherwise; both reach the enumerated optimum."""
     packed = 0
     for seed in range(30):
         instance = random_instance(seed, variant="admission")
         best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
-        solution = solve(instance, "exact", mode="lexicographic")
+        solution = solve(instance, "exact", mode="lexicographic", packing="on")
         assert solution.status is Status.OPTIMAL, seed
         assert_feasible(instance, solution)
         assert solution.metrics["throughput"] == best_s == solution.bound, seed
@@ -246,11 +247,21 @@ def test_packing_short_of_the_bound_falls_back(monkeypatch):
     for seed in range(6):
         instance = random_instance(seed, variant="admission")
         best_s, best_t, _ = max(feasible_outcomes(instance), key=lambda o: (o[0], -o[1]))
-        solution = solve(instance, "exact", mode="lexicographic")
+        solution = solve(instance, "exact", mode="lexicographic", packing="on")
         assert solution.status is Status.OPTIMAL, seed
         assert "packing" not in solution.message, seed
         assert solution.metrics["throughput"] == best_s, seed
         assert solution.metrics["transmission_s"] == pytest.approx(best_t, abs=1e-9), seed
+
+
+def test_packing_auto_runs_from_the_pair_threshold(monkeypatch):
+    from opt_offload.solvers.assignment import exact
+
+    instance = random_instance(0, variant="admission")
+    assert "packing" not in solve(instance, "exact", mode="lexicographic").message
+    monkeypatch.setattr(exact, "PACKING_PAIRS", 1)
+    assert "and a packing" in solve(instance, "exact", mode="lexicographic").message
+    assert "packing" not in solve(instance, "exact", mode="lexicographic", packing="off").message
 
 
 def test_stage_from_a_mip_start_keeps_it_at_a_tiny_limit():

@@ -33,6 +33,10 @@ from .infeasibility import explain, unservable_message
 
 MIP_GAP = MIP_GAP_OPTION.default
 LP_TOLERANCE = 1e-6  # an LP value within this of an integer bounds S by that integer
+# packing=auto: below this many candidate pairs (1,000 tasks x 21 servers have about 10,000)
+# the MILP proves S* at its root faster than the packing path's three LPs; at 3,000 tasks
+# (about 30,000) it does not find S* within minutes
+PACKING_PAIRS = 20_000
 
 MODE = Option(
     "mode",
@@ -52,10 +56,12 @@ TIGHTENING_OPTIONS = (
 
 PACKING_OPTION = Option(
     "packing",
-    bool,
-    True,
-    "lexicographic: first prove S* by the LP bound and a packing rounded from the LP, then "
-    "min T keeping S* from that packing (HiGHS); where the packing falls short, solve as before",
+    str,
+    "auto",
+    "lexicographic: on = first prove S* by the LP bound and a packing rounded from the LP, "
+    "then min T keeping S* from that packing (HiGHS; where the packing falls short, solve as "
+    f"before); off = never; auto = on from {PACKING_PAIRS:,} candidate pairs",
+    choices=("auto", "on", "off"),
 )
 
 STAGES_OPTION = Option(
@@ -361,7 +367,7 @@ def solve_assignment(
     tightening: Tightening | None = None,
     workers: int | None = None,
     stages: int = 2,
-    packing: bool = False,
+    packing: str = "off",
 ) -> SolverResult:
     start = time.perf_counter()
     options = dict(backend=backend, mip_gap=mip_gap, tightening=tightening, workers=workers)
@@ -369,7 +375,7 @@ def solve_assignment(
         return solve_strict(instance, time_limit, **options)
     if (mode or instance.objective.mode) == "weighted":
         return solve_weighted(instance, time_limit, **options)
-    if packing and packs(instance, backend):
+    if packs(instance, backend, packing):
         if (packed := solve_lexicographic_packed(instance, time_limit, **options)) is not None:
             return packed
         time_limit = remaining(time_limit, start)
@@ -378,18 +384,20 @@ def solve_assignment(
     return solve_lexicographic(instance, time_limit, **options)
 
 
-def packs(instance: AssignmentInstance, backend: str) -> bool:
-    """Whether the packing path applies: a Pyomo backend that takes a MIP start, pairs to
+def packs(instance: AssignmentInstance, backend: str, packing: str) -> bool:
+    """Whether the packing path runs: asked for (``on``, or ``auto`` with at least
+    ``PACKING_PAIRS`` candidate pairs), a Pyomo backend that takes a MIP start, pairs to
     assign, and edges with few enough models to enumerate their model sets."""
     from opt_offload.models.assignment import AssignmentData
 
     from .lagrangian import unsupported
 
-    chosen = backend_classes()[backend]
+    chosen, pairs = backend_classes()[backend], len(AssignmentData.of(instance).pairs)
     return (
-        chosen.layer == "pyomo"
+        (packing == "on" or (packing == "auto" and pairs >= PACKING_PAIRS))
+        and chosen.layer == "pyomo"
         and chosen.warm_start
-        and bool(AssignmentData.of(instance).pairs)
+        and pairs > 0
         and unsupported(instance) is None
     )
 
@@ -411,7 +419,7 @@ def register_exact(
         backend: str = BACKENDS[name],
         workers: int = 0,
         stages: int = STAGES_OPTION.default if extra else 2,
-        packing: bool = PACKING_OPTION.default if extra else False,
+        packing: str = PACKING_OPTION.default if extra else "off",
         **switches: bool,
     ) -> SolverResult:
         return solve_assignment(
