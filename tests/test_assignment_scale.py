@@ -221,7 +221,7 @@ def test_packing_is_feasible_and_never_beats_the_optimum():
             continue
         best_s = max(o[0] for o in feasible_outcomes(instance))
         first, _, _ = lp_relaxation(instance, "throughput", None, None, None, **options)
-        count = math.floor(first.bound + 1e-6)
+        count = math.floor(first.bound + 1e-6 * max(1.0, abs(first.bound)))
         assert best_s <= count, seed
         _, _, y_lp = lp_relaxation(instance, "transmission", count, None, None, **options)
         deployed = chosen_deployments(data, y_lp)

@@ -32,7 +32,9 @@ from ..backends.base import WORKERS_OPTION
 from .infeasibility import explain, unservable_message
 
 MIP_GAP = MIP_GAP_OPTION.default
-LP_TOLERANCE = 1e-6  # an LP value within this of an integer bounds S by that integer
+# an LP value within this (relative) of an integer bounds S only by that integer: HiGHS's
+# LP objective is exact to its dual tolerance (1e-7) per column at a bound, not to the last bit
+LP_TOLERANCE = 1e-6
 # packing=auto: below this many candidate pairs (1,000 tasks x 21 servers have about 10,000)
 # the MILP proves S* at its root faster than the packing path's three LPs; at 3,000 tasks
 # (about 30,000) it does not find S* within minutes
@@ -302,7 +304,7 @@ def solve_lexicographic_packed(
     first, _, _ = lp_relaxation(instance, "throughput", None, None, time_limit, **options)
     if first.status is not Status.OPTIMAL or first.bound is None:
         return None
-    count = math.floor(first.bound + LP_TOLERANCE)
+    count = math.floor(first.bound + LP_TOLERANCE * max(1.0, abs(first.bound)))
     left = remaining(time_limit, start)
     guide, _, y_lp = lp_relaxation(instance, "transmission", count, None, left, **options)
     if guide.status is not Status.OPTIMAL:
