@@ -8,19 +8,20 @@ heuristics do not find such a packing within minutes. The LP solution itself is 
 a basic solution of the relaxation with the deployments fixed has few fractional x (at most
 about one per tight row), so rounding it and repairing the budgets it overfills reaches S*.
 
-Steps (:func:`lp_packing`): the deployments per edge are the storage-feasible model set (1b)
-with the most LP deployment weight; with them fixed, the LP of min T subject to
+Steps (``exact`` solves the LPs, :func:`lp_packing` the rest): the deployments per edge are
+the storage-feasible model set (1b) with the most LP deployment weight
+(:func:`chosen_deployments`); with them fixed, the LP of min T subject to
 ``S >= count`` gives each task a server; the ``count`` tasks the LP serves most are put on
 the server of their largest x; then the budgets are repaired (:func:`repair`) by moves and
 swaps between servers and replacements by rejected tasks, each the one that adds the least T
 per unit of overflow removed; a server that cannot be repaired drops its largest tasks; then
-moves and swaps that lower T (:func:`improve`). The result is a feasible
+exchanges of the same kinds that lower T (:func:`improve`). The result is a feasible
 assignment (checked by the evaluator by the caller) that serves at most ``count`` tasks.
 """
 
 from __future__ import annotations
 
-import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -114,8 +115,7 @@ def round_lp(packing: Packing, x_lp: np.ndarray, count: int) -> None:
     first = np.full(len(packing.assigned), -1, dtype=int)
     first[tasks] = ranked[head]
     for i in order[:count]:
-        if first[i] >= 0 and np.isfinite(share[i]):
-            packing.assigned[i] = first[i]
+        packing.assigned[i] = first[i]  # -1 for a task without an allowed pair
 
 
 def overflow_price(gain: np.ndarray, added_t: np.ndarray) -> np.ndarray:
@@ -125,74 +125,77 @@ def overflow_price(gain: np.ndarray, added_t: np.ndarray) -> np.ndarray:
         return np.where(gain > MIN_GAIN, added_t / gain, np.inf)
 
 
-def best_exchange(packing: Packing, b: int, load: np.ndarray):
-    """The move (a task of server b to another server) or swap (with a task there) that
-    adds the least T per unit of overflow removed (:func:`overflow_price`), as (task, its new
-    pair, the task coming back and its pair or None), and that price; None if none removes
-    any overflow."""
-    data, pair_at, budget = packing.data, packing.pair_at, packing.budget
-    w, t = data.workload, data.transmission
-    over = packing.overflow(load)
+@dataclass(frozen=True)
+class Exchanges:
+    """Every exchange between server b and ``c`` (another server, or None: the rejected
+    tasks): row a sends ``leaving[a]`` to pair ``sent[a]`` (-1: rejected), column z brings
+    ``coming[z]`` to b on pair ``received[z]`` (-1 in column 0 of a server: nothing comes
+    back, a move); the loads of b and c after each, and the T it adds."""
+
+    leaving: np.ndarray
+    sent: np.ndarray
+    coming: np.ndarray
+    received: np.ndarray
+    load_b: np.ndarray
+    load_c: np.ndarray
+    added_t: np.ndarray
+
+    def apply(self, packing: Packing, a: int, z: int) -> None:
+        packing.assigned[self.leaving[a]] = self.sent[a]
+        if self.coming[z] >= 0:
+            packing.assigned[self.coming[z]] = self.received[z]
+
+
+def exchanges(packing: Packing, b: int, c: int | None, load: np.ndarray) -> Exchanges | None:
+    """The exchanges of server b with server c, or with the rejected tasks for c None (a task
+    of b rejected for one that b takes instead: S stays); None where there are none."""
+    w, t = packing.data.workload, packing.data.transmission
     here = packing.on(b)
-    best, best_price = None, np.inf
-    for c in range(len(budget)):
-        if c == b:
-            continue
-        movers = here[pair_at[here, c] >= 0]
-        if not len(movers):
-            continue
+    if c is None:
+        leaving, sent = here, np.full(len(here), -1)
+        coming = np.flatnonzero(packing.assigned < 0)
+    else:
+        leaving = here[packing.pair_at[here, c] >= 0]
+        sent = packing.pair_at[leaving, c]
         there = packing.on(c)
-        there = there[pair_at[there, b] >= 0]
-        from_b, to_c = packing.assigned[movers], pair_at[movers, c]
-        # column 0: no task comes back (a move); the others swap one task of c into b
-        back_from = np.concatenate(([-1], packing.assigned[there]))
-        back_to = np.concatenate(([-1], pair_at[there, b]))
-        w_from, w_to = np.append(0.0, w[back_from[1:]]), np.append(0.0, w[back_to[1:]])
-        t_from, t_to = np.append(0.0, t[back_from[1:]]), np.append(0.0, t[back_to[1:]])
-        load_b = load[b] - w[from_b][:, None] + w_to[None, :]
-        load_c = load[c] + w[to_c][:, None] - w_from[None, :]
-        gain = (
-            over[b]
-            + over[c]
-            - np.maximum(load_b / budget[b] - 1.0, 0.0)
-            - np.maximum(load_c / budget[c] - 1.0, 0.0)
-        )
-        added_t = (t[to_c] - t[from_b])[:, None] + (t_to - t_from)[None, :]
-        price = overflow_price(gain, added_t)
-        a, z = np.unravel_index(int(np.argmin(price)), price.shape)
-        if price[a, z] < best_price:
-            best_price = price[a, z]
-            best = (movers[a], to_c[a], None if z == 0 else (there[z - 1], back_to[z]))
-    return best, best_price
+        coming = np.concatenate(([-1], there[packing.pair_at[there, b] >= 0]))
+    received = np.where(coming >= 0, packing.pair_at[np.maximum(coming, 0), b], -1)
+    keep = (coming < 0) | (received >= 0)
+    coming, received = coming[keep], received[keep]
+    if not len(leaving) or (c is None and not (received >= 0).any()):
+        return None
+    out = packing.assigned[leaving]
+    w_sent = np.where(sent >= 0, w[np.maximum(sent, 0)], 0.0)
+    t_sent = np.where(sent >= 0, t[np.maximum(sent, 0)], 0.0)
+    back = coming >= 0
+    w_in = np.where(back, w[np.maximum(received, 0)], 0.0)
+    t_in = np.where(back, t[np.maximum(received, 0)], 0.0)
+    # what the task coming back carried on c (nothing for a rejected one)
+    w_out = np.zeros(len(coming))
+    t_out = np.zeros(len(coming))
+    if c is not None:
+        w_out[back] = w[packing.assigned[coming[back]]]
+        t_out[back] = t[packing.assigned[coming[back]]]
+    load_b = load[b] - w[out][:, None] + w_in[None, :]
+    load_c = (0.0 if c is None else load[c]) + w_sent[:, None] - w_out[None, :]
+    added_t = (t_sent - t[out])[:, None] + (t_in - t_out)[None, :]
+    return Exchanges(leaving, sent, coming, received, load_b, load_c, added_t)
 
 
-def best_replacement(packing: Packing, b: int, load: np.ndarray):
-    """A task of server b rejected for a rejected task that b takes instead (S stays), the
-    cheapest as in :func:`best_exchange` and answered as it (the rejected task's pair as
-    the task coming back)."""
-    data, budget = packing.data, packing.budget
-    w, t = data.workload, data.transmission
-    here = packing.on(b)
-    rejected = np.flatnonzero(packing.assigned < 0)
-    entrants = packing.pair_at[rejected, b]
-    rejected, entrants = rejected[entrants >= 0], entrants[entrants >= 0]
-    if not len(here) or not len(rejected):
-        return None, np.inf
-    leaving = packing.assigned[here]
-    after = load[b] - w[leaving][:, None] + w[entrants][None, :]
-    gain = packing.overflow(load)[b] - np.maximum(after / budget[b] - 1.0, 0.0)
-    added_t = t[entrants][None, :] - t[leaving][:, None]
-    price = overflow_price(gain, added_t)
-    a, z = np.unravel_index(int(np.argmin(price)), price.shape)
-    if not np.isfinite(price[a, z]):
-        return None, np.inf
-    return (here[a], -1, (rejected[z], entrants[z])), price[a, z]
+def overflow_after(packing: Packing, j: int | None, load: np.ndarray) -> np.ndarray:
+    """Overflow of server j (as :meth:`Packing.overflow`) at these loads; 0 for None."""
+    return 0.0 if j is None else np.maximum(load / packing.budget[j] - 1.0, 0.0)
+
+
+def partners(packing: Packing, b: int) -> list[int | None]:
+    """The other servers, and None for the rejected tasks."""
+    return [c for c in range(len(packing.budget)) if c != b] + [None]
 
 
 def repair(packing: Packing) -> None:
-    """Remove every budget overflow: from the most overflowing server, the best exchange
-    with another server or a rejected task; when none helps, that server drops its largest
-    task."""
+    """Remove every budget overflow: from the most overflowing server, the exchange (a move,
+    a swap with another server, a replacement by a rejected task) that adds the least T per
+    unit of overflow removed; when none removes any, that server drops its largest task."""
     w = packing.data.workload
     for _ in range(REPAIR_STEPS):
         load = packing.load()
@@ -200,89 +203,48 @@ def repair(packing: Packing) -> None:
         if not (over > 0).any():
             return
         b = int(np.argmax(over))
-        exchange, price = best_exchange(packing, b, load)
-        replacement, other = best_replacement(packing, b, load)
-        if other < price:
-            exchange = replacement
-        if exchange is None:
+        best, best_price = None, np.inf
+        for c in partners(packing, b):
+            if (found := exchanges(packing, b, c, load)) is None:
+                continue
+            before = over[b] + (0.0 if c is None else over[c])
+            gain = before - overflow_after(packing, b, found.load_b)
+            gain = gain - overflow_after(packing, c, found.load_c)
+            price = overflow_price(gain, found.added_t)
+            a, z = np.unravel_index(int(np.argmin(price)), price.shape)
+            if price[a, z] < best_price:
+                best, best_price = (found, a, z), price[a, z]
+        if best is None:
             here = packing.on(b)
             packing.assigned[here[np.argmax(w[packing.assigned[here]])]] = -1
             continue
-        mover, to, back = exchange
-        packing.assigned[mover] = to
-        if back is not None:
-            packing.assigned[back[0]] = back[1]
+        found, a, z = best
+        found.apply(packing, a, z)
     while (over := packing.overflow(packing.load())).any():  # the steps ran out: drop
         here = packing.on(int(np.argmax(over)))
         packing.assigned[here[np.argmax(w[packing.assigned[here]])]] = -1
 
 
-def improving_exchange(packing: Packing, b: int, c: int, load: np.ndarray):
-    """The move of a task of server b to server c, or its swap with a task of c, that keeps
-    both budgets and lowers T the most, as :func:`best_exchange` answers; None if none."""
-    data, pair_at, budget = packing.data, packing.pair_at, packing.budget
-    w, t = data.workload, data.transmission
-    here = packing.on(b)
-    movers = here[pair_at[here, c] >= 0]
-    if not len(movers):
-        return None
-    there = packing.on(c)
-    there = there[pair_at[there, b] >= 0]
-    from_b, to_c = packing.assigned[movers], pair_at[movers, c]
-    back_from = np.concatenate(([-1], packing.assigned[there]))
-    back_to = np.concatenate(([-1], pair_at[there, b]))
-    w_from, w_to = np.append(0.0, w[back_from[1:]]), np.append(0.0, w[back_to[1:]])
-    t_from, t_to = np.append(0.0, t[back_from[1:]]), np.append(0.0, t[back_to[1:]])
-    fits = (load[b] - w[from_b][:, None] + w_to[None, :] <= budget[b]) & (
-        load[c] + w[to_c][:, None] - w_from[None, :] <= budget[c]
-    )
-    added_t = np.where(fits, (t[to_c] - t[from_b])[:, None] + (t_to - t_from)[None, :], 0.0)
-    a, z = np.unravel_index(int(np.argmin(added_t)), added_t.shape)
-    if added_t[a, z] >= -1e-12:
-        return None
-    return movers[a], to_c[a], None if z == 0 else (there[z - 1], back_to[z])
-
-
-def improving_replacement(packing: Packing, b: int, load: np.ndarray):
-    """A task of server b rejected for a rejected task that b takes instead, within b's
-    budget, lowering T the most; as :func:`best_exchange` answers; None if none."""
-    data, budget = packing.data, packing.budget
-    w, t = data.workload, data.transmission
-    here = packing.on(b)
-    rejected = np.flatnonzero(packing.assigned < 0)
-    entrants = packing.pair_at[rejected, b]
-    rejected, entrants = rejected[entrants >= 0], entrants[entrants >= 0]
-    if not len(here) or not len(rejected):
-        return None
-    leaving = packing.assigned[here]
-    fits = load[b] - w[leaving][:, None] + w[entrants][None, :] <= budget[b]
-    added_t = np.where(fits, t[entrants][None, :] - t[leaving][:, None], 0.0)
-    a, z = np.unravel_index(int(np.argmin(added_t)), added_t.shape)
-    if added_t[a, z] >= -1e-12:
-        return None
-    return here[a], -1, (rejected[z], entrants[z])
-
-
 def improve(packing: Packing, passes: int = IMPROVE_PASSES) -> None:
-    """Lower T keeping S and every budget: moves and swaps between each pair of servers and
-    replacements by rejected tasks, each the best for its pair, until a pass finds none."""
-    servers = range(len(packing.budget))
+    """Lower T keeping S and every budget: for each server and partner (another server or
+    the rejected tasks), the exchange within both budgets that lowers T the most, until a
+    pass finds none."""
+    budget = packing.budget
     for _ in range(passes):
-        found = False
-        for b, c in [*itertools.permutations(servers, 2), *((b, None) for b in servers)]:
-            load = packing.load()
-            exchange = (
-                improving_replacement(packing, b, load)
-                if c is None
-                else improving_exchange(packing, b, c, load)
-            )
-            if exchange is not None:
-                mover, to, back = exchange
-                packing.assigned[mover] = to
-                if back is not None:
-                    packing.assigned[back[0]] = back[1]
-                found = True
-        if not found:
+        found_any = False
+        for b in range(len(budget)):
+            for c in partners(packing, b):
+                if (found := exchanges(packing, b, c, packing.load())) is None:
+                    continue
+                fits = found.load_b <= budget[b]
+                if c is not None:
+                    fits &= found.load_c <= budget[c]
+                added_t = np.where(fits, found.added_t, 0.0)
+                a, z = np.unravel_index(int(np.argmin(added_t)), added_t.shape)
+                if added_t[a, z] < -1e-12:
+                    found.apply(packing, a, z)
+                    found_any = True
+        if not found_any:
             return
 
 
