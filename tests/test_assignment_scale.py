@@ -289,6 +289,27 @@ def test_stage_from_a_mip_start_keeps_it_at_a_tiny_limit():
     assert values["transmission_s"] <= start_t + 1e-9
 
 
+def test_a_started_optimum_whose_incumbent_value_is_not_its_solution_s_is_not_proven():
+    """After a MIP start, HiGHS's incumbent value must be the value of the solution it hands
+    back; where it is not, the answer is kept but not called optimal."""
+    from dataclasses import replace
+
+    from opt_offload.models.assignment import pyomo_formulation
+    from opt_offload.solvers.backends import Limits, get_backend
+    from opt_offload.solvers.backends.pyomo_highs import checked_after_start
+
+    from .test_assignment_exact import hard_instance
+
+    formulation = pyomo_formulation(hard_instance(), objective="transmission")
+    solved = get_backend("pyomo-highs").solve(formulation, Limits(None, 1e-9))
+    assert solved.status is Status.OPTIMAL
+    assert checked_after_start(formulation, solved) == solved
+    wrong = replace(solved, incumbent=solved.incumbent * 0.5 - 1.0)
+    flagged = checked_after_start(formulation, wrong)
+    assert flagged.status is Status.FEASIBLE and "not proven" in flagged.message
+    assert flagged.decisions == solved.decisions
+
+
 def first_fit(data):
     """Each task, in order, on the first of its servers with room (fixed placement)."""
     import numpy as np
