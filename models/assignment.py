@@ -449,10 +449,13 @@ def build_pyomo(
     objective: Stage = "transmission",
     min_throughput: int | None = None,
     tightening: Tightening = Tightening(),
+    relaxed: bool = False,
+    deployed: np.ndarray | None = None,
 ):
     """The MILP as a Pyomo ConcreteModel: ``model.x`` over ``AssignmentData.pairs``,
     ``model.y`` over ``AssignmentData.deployments``, expressions ``model.S`` and ``model.T``;
-    ``tightening`` picks the optional constraint families."""
+    ``tightening`` picks the optional constraint families. ``relaxed``: its LP relaxation
+    (x, y in [0, 1]); ``deployed``: y fixed to these 0/1 values."""
     import pyomo.environ as pyo
 
     data = AssignmentData.of(instance)
@@ -460,8 +463,11 @@ def build_pyomo(
     model = pyo.ConcreteModel(name=instance.name)
     model.I = pyo.RangeSet(0, len(instance.tasks) - 1)
     model.J = pyo.RangeSet(0, len(instance.servers) - 1)
-    model.x = pyo.Var(range(len(data.pairs)), domain=pyo.Binary)
-    model.y = pyo.Var(range(len(data.deployments)), domain=pyo.Binary)
+    domain = pyo.UnitInterval if relaxed else pyo.Binary
+    model.x = pyo.Var(range(len(data.pairs)), domain=domain)
+    model.y = pyo.Var(range(len(data.deployments)), domain=domain)
+    for q, value in enumerate([] if deployed is None else deployed):
+        model.y[q].fix(float(value))
     add_assignment_constraints(model, data)
     add_storage_constraints(model, data)
     add_model_constraints(model, data)
@@ -496,6 +502,25 @@ def pyomo_values(model) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def set_pyomo_values(model, data: AssignmentData, decisions: dict) -> None:
+    """The model's x and y set to the 0/1 values of ``decisions`` (a MIP start): a task's
+    pair on its server, an edge's deployments; with a fixed placement the pair filter
+    already applies it."""
+    servers = {s.id: j for j, s in enumerate(data.instance.servers)}
+    chosen = {
+        (i, servers[decisions["tasks"][t.id]])
+        for i, t in enumerate(data.instance.tasks)
+        if decisions["tasks"].get(t.id) is not None
+    }
+    for p, pair in enumerate(data.pairs):
+        model.x[p].set_value(1.0 if pair in chosen else 0.0)
+    placement = decisions.get("placement") or {}
+    hosted = {(servers[e], data.model_index[m]) for e, models in placement.items() for m in models}
+    for q, deployment in enumerate(data.deployments):
+        if not model.y[q].fixed:
+            model.y[q].set_value(1.0 if deployment in hosted else 0.0)
+
+
 STAGE_SENSE = {
     "throughput": "max",
     "transmission": "min",
@@ -510,18 +535,27 @@ def pyomo_formulation(
     objective: Stage = "transmission",
     min_throughput: int | None = None,
     tightening: Tightening = Tightening(),
+    relaxed: bool = False,
+    deployed: np.ndarray | None = None,
 ) -> Formulation:
-    """:func:`build_pyomo` with its sense and decoder."""
+    """:func:`build_pyomo` with its sense, decoder and MIP start (``relaxed``: an LP whose
+    fractional values :func:`pyomo_values` reads from ``formulation.model``)."""
     data = AssignmentData.of(instance)
     model = build_pyomo(
-        instance, objective=objective, min_throughput=min_throughput, tightening=tightening
+        instance,
+        objective=objective,
+        min_throughput=min_throughput,
+        tightening=tightening,
+        relaxed=relaxed,
+        deployed=deployed,
     )
     return Formulation(
         model,
         "pyomo",
-        ProblemClass.MILP,
+        ProblemClass.LP if relaxed else ProblemClass.MILP,
         STAGE_SENSE[objective],
         lambda: data.decisions(*pyomo_values(model)),
+        start=lambda decisions: set_pyomo_values(model, data, decisions),
         namer=pyomo_names(data),
     )
 

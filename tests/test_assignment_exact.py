@@ -152,14 +152,15 @@ TINY_BUDGET = {  # a workload the pre-filter lets through within the evaluator's
 }  # fmt: skip
 
 
+@pytest.mark.parametrize("packing", ["auto", "on"])
 @settings(max_examples=40, deadline=None)
 @given(assignment_documents(max_tasks=4))
 @example(TINY_BUDGET)
-def test_exact_matches_enumeration_on_arbitrary_instances(document):
+def test_exact_matches_enumeration_on_arbitrary_instances(packing, document):
     # FLOP and FLOP/s over twelve orders of magnitude, zero budgets and storage, ties
     instance = parse_instance(document)
     outcomes = feasible_outcomes(instance)
-    solution = solve(instance, "exact", mode="lexicographic")
+    solution = solve(instance, "exact", mode="lexicographic", packing=packing)
     if not outcomes:
         assert solution.status is Status.INFEASIBLE, solution
         return

@@ -32,6 +32,13 @@ from ..backends.base import WORKERS_OPTION
 from .infeasibility import explain, unservable_message
 
 MIP_GAP = MIP_GAP_OPTION.default
+# an LP value within this (relative) of an integer bounds S only by that integer: HiGHS's
+# LP objective is exact to its dual tolerance (1e-7) per column at a bound, not to the last bit
+LP_TOLERANCE = 1e-6
+# packing=auto: below this many candidate pairs (1,000 tasks x 21 servers have about 10,000)
+# the MILP proves S* at its root faster than the packing path's three LPs; at 3,000 tasks
+# (about 30,000) it does not find S* within minutes
+PACKING_PAIRS = 20_000
 
 MODE = Option(
     "mode",
@@ -47,6 +54,16 @@ TIGHTENING_OPTIONS = (
     Option("storage_cover", bool, True, "minimal cover cuts of each edge's storage (1b)"),
     Option("model_load", bool, True, "(1c) aggregated per edge and model, weighted by (1d)"),
     Option("symmetry", bool, True, "order interchangeable servers"),
+)
+
+PACKING_OPTION = Option(
+    "packing",
+    str,
+    "auto",
+    "lexicographic: on = first prove S* by the LP bound and a packing rounded from the LP, "
+    "then min T keeping S* from that packing (HiGHS; where the packing falls short, solve as "
+    f"before); off = never; auto = on from {PACKING_PAIRS:,} candidate pairs",
+    choices=("auto", "on", "off"),
 )
 
 STAGES_OPTION = Option(
@@ -106,13 +123,14 @@ def solve_stage(
     mip_gap: float = MIP_GAP,
     tightening: Tightening | None = None,
     workers: int | None = None,
+    start: dict | None = None,
 ) -> SolverResult:
     """One MILP: ``stage`` is throughput (max S), transmission (min T) or weighted, with
     ``S >= min_throughput`` when given, solved by the named backend (``tightening``: the
-    Pyomo model's optional constraint families). ``bound`` is the proven
-    bound on that stage's objective. A strict instance with a task no server can take is
-    answered as infeasible before any model is built, naming the tasks."""
-    start = time.perf_counter()
+    Pyomo model's optional constraint families; ``start``: decisions for a MIP start). ``bound``
+    is the proven bound on that stage's objective. A strict instance with a task no server
+    can take is answered as infeasible before any model is built, naming the tasks."""
+    begun = time.perf_counter()
     from opt_offload.models.assignment import AssignmentData, unservable_tasks
 
     if instance.variant == "strict" and (missing := unservable_tasks(instance)):
@@ -121,9 +139,8 @@ def solve_stage(
         return trivial_stage(instance, min_throughput)
     formulation = formulation_of(instance, stage, min_throughput, backend, tightening)
     # the limit covers building the model (and importing its layer) too
-    return solve_with(
-        backend, formulation, Limits(time_limit, mip_gap, workers=workers).after(start)
-    )
+    limits = Limits(time_limit, mip_gap, workers=workers).after(begun)
+    return solve_with(backend, formulation, limits, start)
 
 
 def max_throughput(instance: AssignmentInstance, **options) -> SolverResult:
@@ -251,16 +268,78 @@ def solve_lexicographic_at_once(
     return SolverResult(status, result.decisions, bound, message)
 
 
+def lp_relaxation(instance, stage, min_throughput, deployed, time_limit, **options):
+    """The LP relaxation of one stage of the Pyomo model (y fixed to ``deployed`` when
+    given): the backend's result (``bound``: the LP value) and the LP's x and y."""
+    from opt_offload.models.assignment import pyomo_formulation, pyomo_values
+
+    formulation = pyomo_formulation(
+        instance,
+        objective=stage,
+        min_throughput=min_throughput,
+        tightening=options["tightening"] or Tightening(),
+        relaxed=True,
+        deployed=deployed,
+    )
+    limits = Limits(time_limit, workers=options["workers"])
+    return solve_with(options["backend"], formulation, limits), *pyomo_values(formulation.model)
+
+
+def solve_lexicographic_packed(
+    instance: AssignmentInstance, time_limit, **options
+) -> SolverResult | None:
+    """S* proven by the LP bound and a packing that meets it, then stage 2 (min T keeping
+    S*) from that packing as MIP start. The LP relaxation of max S bounds S* by
+    ``count = floor(LP)``; the LP of min T subject to ``S >= count`` picks the deployments
+    (:func:`.packing.chosen_deployments`), the same LP with them fixed assigns the tasks, and
+    :func:`.packing.lp_packing` rounds and repairs it. When the evaluator finds the packing
+    feasible with S = count, S* = count is proven without branching. None where it does not
+    (or an LP does not solve): the caller solves as before, in what is left of the limit."""
+    from opt_offload.models.assignment import AssignmentData
+
+    from .packing import chosen_deployments, lp_packing
+
+    start = time.perf_counter()
+    data = AssignmentData.of(instance)
+    first, _, _ = lp_relaxation(instance, "throughput", None, None, time_limit, **options)
+    if first.status is not Status.OPTIMAL or first.bound is None:
+        return None
+    count = math.floor(first.bound + LP_TOLERANCE * max(1.0, abs(first.bound)))
+    left = remaining(time_limit, start)
+    guide, _, y_lp = lp_relaxation(instance, "transmission", count, None, left, **options)
+    if guide.status is not Status.OPTIMAL:
+        return None
+    deployed = chosen_deployments(data, y_lp)
+    left = remaining(time_limit, start)
+    fixed, x_lp, _ = lp_relaxation(instance, "transmission", count, deployed, left, **options)
+    if fixed.status is not Status.OPTIMAL:
+        return None  # these deployments serve fewer than count tasks even in the LP
+    decisions = data.decisions(lp_packing(data, x_lp, deployed, count), deployed)
+    evaluation = evaluate(instance, decisions)
+    if evaluation.violations or evaluation.metrics["throughput"] != count:
+        return None
+    packed = SolverResult(Status.OPTIMAL, decisions, count)
+    second = min_transmission(
+        instance,
+        min_throughput=count,
+        time_limit=remaining(time_limit, start),
+        start=decisions,
+        **options,
+    )
+    how = f" (S* by the LP bound {first.bound:.9g} and a packing)"
+    return two_stage_result(instance, packed, second, count, how)
+
+
 def two_stage_result(
-    instance: AssignmentInstance, first: SolverResult, second: SolverResult, bound
+    instance: AssignmentInstance, first: SolverResult, second: SolverResult, bound, how=""
 ) -> SolverResult:
     """Stage 2's answer when it has one, else stage 1's (which keeps S*); proven when both
-    stages are."""
+    stages are. ``how``: how S* was found, for the message."""
     best = metrics(first.decisions, instance)["throughput"]
     final = second if second.decisions is not None else first
     t_value = metrics(final.decisions, instance)["transmission_s"]
     stage_two = proven(second) if second.decisions is not None else "(stage 1's)"
-    message = f"lexicographic: S*={best} {proven(first)}, T={t_value:.6g} s {stage_two}"
+    message = f"lexicographic{how}: S*={best} {proven(first)}, T={t_value:.6g} s {stage_two}"
     return SolverResult(combined_status(first, second), final.decisions, bound, message)
 
 
@@ -290,15 +369,39 @@ def solve_assignment(
     tightening: Tightening | None = None,
     workers: int | None = None,
     stages: int = 2,
+    packing: str = "off",
 ) -> SolverResult:
+    start = time.perf_counter()
     options = dict(backend=backend, mip_gap=mip_gap, tightening=tightening, workers=workers)
     if instance.variant == "strict":
         return solve_strict(instance, time_limit, **options)
     if (mode or instance.objective.mode) == "weighted":
         return solve_weighted(instance, time_limit, **options)
+    if packs(instance, backend, packing):
+        if (packed := solve_lexicographic_packed(instance, time_limit, **options)) is not None:
+            return packed
+        time_limit = remaining(time_limit, start)
     if stages == 1:
         return solve_lexicographic_at_once(instance, time_limit, **options)
     return solve_lexicographic(instance, time_limit, **options)
+
+
+def packs(instance: AssignmentInstance, backend: str, packing: str) -> bool:
+    """Whether the packing path runs: asked for (``on``, or ``auto`` with at least
+    ``PACKING_PAIRS`` candidate pairs), a Pyomo backend that takes a MIP start, pairs to
+    assign, and edges with few enough models to enumerate their model sets."""
+    from opt_offload.models.assignment import AssignmentData
+
+    from .lagrangian import unsupported
+
+    chosen, pairs = backend_classes()[backend], len(AssignmentData.of(instance).pairs)
+    return (
+        (packing == "on" or (packing == "auto" and pairs >= PACKING_PAIRS))
+        and chosen.layer == "pyomo"
+        and chosen.warm_start
+        and pairs > 0
+        and unsupported(instance) is None
+    )
 
 
 def register_exact(
@@ -318,6 +421,7 @@ def register_exact(
         backend: str = BACKENDS[name],
         workers: int = 0,
         stages: int = STAGES_OPTION.default if extra else 2,
+        packing: str = PACKING_OPTION.default if extra else "off",
         **switches: bool,
     ) -> SolverResult:
         return solve_assignment(
@@ -329,6 +433,7 @@ def register_exact(
             tightening=Tightening(**switches) if extra else None,
             workers=workers or None,
             stages=stages,
+            packing=packing,
         )
 
     run.__name__ = run.__qualname__ = name.replace("-", "_")
@@ -344,7 +449,7 @@ exact = register_exact(
     "(-o backend=NAME: any Pyomo MILP backend); strict: min T, admission: lexicographic "
     "(max S, then min T) or weighted; tightenings switchable",
     ("pyomo",),
-    (STAGES_OPTION, *TIGHTENING_OPTIONS),
+    (STAGES_OPTION, PACKING_OPTION, *TIGHTENING_OPTIONS),
 )
 exact_cvxpy = register_exact(
     "exact-cvxpy",
