@@ -21,7 +21,6 @@ from opt_offload.solve import solve
 from opt_offload.solvers.admission.common import best_alternative
 from opt_offload.solvers.admission.enumeration import enumerate_optimum
 from opt_offload.solvers.admission.threshold import (
-    Competitors,
     Variant,
     case_of,
     clearing_price,
@@ -116,15 +115,13 @@ def test_zero_price_check_makes_one_candidate_exact():
 
 def test_eqs_30_to_32_by_hand():
     data = SlotData.from_instance(parse_instance(one_candidate(0.5)))
-    competitors = Competitors.of(data)
     beta, c, mu = data.beta_per_ms, data.upload[0], 0.3
     band = math.sqrt(beta * c / mu)  # eq. (30)
-    w = gain_now(competitors, mu)[0]
-    assert w == pytest.approx(0.5 - beta * c / band - mu * band)  # (31)
+    assert gain_now(data, 0, mu) == pytest.approx(0.5 - beta * c / band - mu * band)  # (31)
     tq = data.queue_delay_ms[0]
-    paper = queue_margin(competitors, mu, Variant(queue_upload="paper"))[0]
+    paper = queue_margin(data, 0, mu, Variant(queue_upload="paper"))
     assert paper == pytest.approx(beta * tq - mu * band)  # (32)
-    reference = queue_margin(competitors, mu, Variant())[0]
+    reference = queue_margin(data, 0, mu, Variant())
     queue_upload = beta * c / data.reference_bandwidth_mhz
     assert reference == pytest.approx(beta * tq + queue_upload - beta * c / band - mu * band)
 

@@ -24,7 +24,9 @@ from opt_offload.solvers.admission import threshold
 from opt_offload.solvers.admission.threshold import (
     Outcome,
     Variant,
+    gain_now,
     piece_around,
+    queue_margin,
     rules_at,
     threshold_rules,
 )
@@ -190,6 +192,9 @@ prices = st.sampled_from((0.0, 1e-6, 1e-3, 0.02, 0.25, 1.0, 7.0)) | st.floats(0.
 @given(slots, prices, st.sampled_from(CASES), st.sampled_from(READINGS))
 def test_rules_at_a_price_match_the_loops(data, mu, case, variant):
     same(rules_at(data, case, mu, variant), loop_rules_at(data, case, mu, variant))
+    for i in data.candidates:  # eqs. (31) and (32) one candidate at a time, as published
+        assert gain_now(data, i, mu) == loop_gain_now(data, i, mu)
+        assert queue_margin(data, i, mu, variant) == loop_queue_margin(data, i, mu, variant)
 
 
 @st.composite

@@ -179,21 +179,48 @@ class Competitors:
         """``values`` (one per competitor) by candidate position."""
         return dict(zip(self.position.tolist(), values.tolist()))
 
+    def gains_now(self, mu: float) -> np.ndarray:
+        """[competitor]: w_i (:func:`gain_now`)."""
+        return priced_gain(self.gain, self.beta_upload, mu)
 
-def gain_now(competitors: Competitors, mu: float) -> np.ndarray:
+    def queue_margins(self, mu: float, variant: Variant) -> np.ndarray:
+        """[competitor]: wbar_i (:func:`queue_margin`)."""
+        shared = self.data.shared
+        return priced_margin(
+            self.queue_cost, self.queue_wait, self.beta_upload, mu, shared, variant
+        )
+
+
+def priced_gain(gain, beta_upload, mu: float):
+    """w = g - 2 sqrt(beta c mu), eq. (31) at B*(mu) of eq. (30), from g and beta c (numbers or
+    arrays, element by element)."""
+    return gain - 2.0 * np.sqrt(beta_upload * mu)
+
+
+def priced_margin(queue_cost, queue_wait, beta_upload, mu: float, shared: bool, variant: Variant):
+    """wbar of eq. (32) at B*(mu) from the cost of queueing, beta TQ and beta c (numbers or
+    arrays): the queued upload priced as ``variant`` says; with shared uploads both actions pay
+    ``2 sqrt(beta c mu)`` and wbar = beta TQ."""
+    if shared:
+        return queue_cost
+    price_term = np.sqrt(beta_upload * mu)  # mu B* = beta c / B*
+    if variant.queue_upload == "paper":
+        return queue_wait - price_term
+    return queue_cost - 2.0 * price_term
+
+
+def gain_now(data: SlotData, i: int, mu: float) -> float:
     """w_i of eq. (31) at B_i*(mu) of eq. (30)."""
-    return competitors.gain - 2.0 * np.sqrt(competitors.beta_upload * mu)
+    return float(priced_gain(data.gain[i], data.beta_per_ms * data.upload[i], mu))
 
 
-def queue_margin(competitors: Competitors, mu: float, variant: Variant) -> np.ndarray:
+def queue_margin(data: SlotData, i: int, mu: float, variant: Variant) -> float:
     """wbar_i of eq. (32) at B_i*(mu), the queued upload priced as ``variant`` says; with
     shared uploads both actions pay ``2 sqrt(beta c_i mu)`` and wbar_i = beta TQ_i."""
-    if competitors.data.shared:
-        return competitors.queue_cost
-    price_term = np.sqrt(competitors.beta_upload * mu)  # mu B_i* = beta c_i / B_i*
-    if variant.queue_upload == "paper":
-        return competitors.queue_wait - price_term
-    return competitors.queue_cost - 2.0 * price_term
+    wait = data.beta_per_ms * data.queue_delay_ms[i]
+    beta_upload = data.beta_per_ms * data.upload[i]
+    margin = priced_margin(data.queue_cost(i), wait, beta_upload, mu, data.shared, variant)
+    return float(margin)
 
 
 def lower(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -238,7 +265,7 @@ def server_full_rules(data: SlotData, variant: Variant) -> Outcome:
     # Remark 2: w0_i = g_i - beta TC_i at the reference band, against beta TQ_i
     w0 = competitors.gain - competitors.beta_upload / data.reference_bandwidth_mhz
     queued = positions(competitors, w0 >= competitors.queue_wait)
-    priority = lower(queue_margin(competitors, 0.0, variant), gain_now(competitors, 0.0))
+    priority = lower(competitors.queue_margins(0.0, variant), competitors.gains_now(0.0))
     return Outcome("server-full", 0.0, 0.0, frozenset(), queued, competitors.items(priority))
 
 
@@ -249,8 +276,8 @@ def rules_at(data: SlotData, case: str, mu: float, variant: Variant) -> Outcome:
 
 def rules_of(competitors: Competitors, case: str, mu: float, variant: Variant) -> Outcome:
     """:func:`rules_at` on the competitors' arrays."""
-    w = gain_now(competitors, mu)
-    wbar = queue_margin(competitors, mu, variant)
+    w = competitors.gains_now(mu)
+    wbar = competitors.queue_margins(mu, variant)
     priority = lower(wbar, w)
     if case == "server-full":  # shared uploads: no slot, so queue when worth it at mu
         queued = positions(competitors, w >= wbar)
