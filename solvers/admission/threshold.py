@@ -290,9 +290,9 @@ def rules_of(competitors: Competitors, case: str, mu: float, variant: Variant) -
     lam = max(0.0, float(priority[ranked[k]])) if len(ranked) > k else 0.0
     admitted = ranked[:k][priority[ranked[:k]] >= lam]
     immediate = positions(competitors, admitted)
-    offered = np.ones(len(w), dtype=bool)
-    offered[admitted] = False
-    queued = positions(competitors, offered & ((wbar < lam) | (priority >= lam)) & (w >= wbar))
+    queue = ((wbar < lam) | (priority >= lam)) & (w >= wbar)
+    queue[admitted] = False  # admitted now
+    queued = positions(competitors, queue)
     return Outcome(case, mu, lam, immediate, queued, competitors.items(priority))
 
 
@@ -300,12 +300,11 @@ def leading(priority: np.ndarray, w: np.ndarray, count: int) -> np.ndarray:
     """The first ``count`` competitors (indices) in the order ``priority`` descending, then
     ``w`` descending, then file order; all of them if there are fewer. Only those whose
     priority reaches the count-th largest are sorted: they are a prefix of the order."""
-    if len(priority) > count:
-        kth = np.partition(priority, len(priority) - count)[len(priority) - count]
-        (contenders,) = np.nonzero(priority >= kth)
-    else:
-        contenders = np.arange(len(priority))
-    order = np.lexsort((-w[contenders], -priority[contenders]))  # stable: file order last
+    if len(priority) <= count:
+        return np.lexsort((-w, -priority))  # stable: file order last
+    kth = np.partition(priority, len(priority) - count)[len(priority) - count]
+    (contenders,) = np.nonzero(priority >= kth)
+    order = np.lexsort((-w[contenders], -priority[contenders]))
     return contenders[order[:count]]
 
 
