@@ -77,11 +77,16 @@ def decisions_of(
     sharing the band by the closed form."""
     uploading = data.uploading(immediate, queued)
     band = split_bandwidth(data, uploading) if uploading else {}
+    # decisions are frozen: one object for every candidate without band of an action (most
+    # of them, on a large slot)
+    unbanded = {a: AdmissionDecision(action=a) for a in ("immediate", "queue", "local")}
     decisions = {}
     for i, ident in enumerate(data.ids):
         action = "immediate" if i in immediate else "queue" if i in queued else "local"
-        decisions[ident] = AdmissionDecision(
-            action=action, bandwidth_hz=HZ_PER_MHZ * band[i] if i in band else 0.0
+        decisions[ident] = (
+            AdmissionDecision(action=action, bandwidth_hz=HZ_PER_MHZ * band[i])
+            if i in band
+            else unbanded[action]
         )
     return decisions
 

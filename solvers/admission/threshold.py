@@ -93,6 +93,8 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from opt_offload.models.admission import SlotData, split_bandwidth
 from opt_offload.registry import Option, SolverResult, register
 from opt_offload.schemas import AdmissionInstance, Status
@@ -140,20 +142,91 @@ class Outcome:
     stopped: bool = False
 
 
+@dataclass(frozen=True)
+class Competitors:
+    """The candidates that may upload, as arrays in file order (positions ascending): the
+    terms of eqs. (30)-(32) that do not depend on the price, so that the rules at one price
+    are a few array operations (the kinetic search evaluates them at every probe)."""
+
+    data: SlotData
+    position: np.ndarray  # int: the candidate's position in the instance
+    gain: np.ndarray  # g_i
+    beta_upload: np.ndarray  # beta c_i: mu B_i*(mu) = sqrt(beta c_i mu) (eq. 30)
+    queue_wait: np.ndarray  # beta TQ_i
+    queue_value: np.ndarray  # SlotData.queue_value
+    queue_cost: np.ndarray  # SlotData.queue_cost: g_i less the value of queueing
+
+    @classmethod
+    def of(cls, data: SlotData) -> Competitors:
+        position = np.array(data.candidates, dtype=np.int64)
+        gain = np.array(data.gain, dtype=float)[position]
+        upload = np.array(data.upload, dtype=float)[position]
+        delay = np.array(data.queue_delay_ms, dtype=float)[position]
+        # SlotData.queue_value and queue_cost, term by term (same rounding)
+        upload_ms = np.zeros_like(upload) if data.shared else upload / data.reference_bandwidth_mhz
+        queue_value = gain - data.beta_per_ms * (upload_ms + delay)
+        return cls(
+            data,
+            position,
+            gain,
+            data.beta_per_ms * upload,
+            data.beta_per_ms * delay,
+            queue_value,
+            gain - queue_value,
+        )
+
+    def items(self, values: np.ndarray) -> dict[int, float]:
+        """``values`` (one per competitor) by candidate position."""
+        return dict(zip(self.position.tolist(), values.tolist()))
+
+    def gains_now(self, mu: float) -> np.ndarray:
+        """[competitor]: w_i (:func:`gain_now`)."""
+        return priced_gain(self.gain, self.beta_upload, mu)
+
+    def queue_margins(self, mu: float, variant: Variant) -> np.ndarray:
+        """[competitor]: wbar_i (:func:`queue_margin`)."""
+        shared = self.data.shared
+        return priced_margin(
+            self.queue_cost, self.queue_wait, self.beta_upload, mu, shared, variant
+        )
+
+
+def priced_gain(gain, beta_upload, mu: float):
+    """w = g - 2 sqrt(beta c mu), eq. (31) at B*(mu) of eq. (30), from g and beta c (numbers or
+    arrays, element by element)."""
+    return gain - 2.0 * np.sqrt(beta_upload * mu)
+
+
+def priced_margin(queue_cost, queue_wait, beta_upload, mu: float, shared: bool, variant: Variant):
+    """wbar of eq. (32) at B*(mu) from the cost of queueing, beta TQ and beta c (numbers or
+    arrays): the queued upload priced as ``variant`` says; with shared uploads both actions pay
+    ``2 sqrt(beta c mu)`` and wbar = beta TQ."""
+    if shared:
+        return queue_cost
+    price_term = np.sqrt(beta_upload * mu)  # mu B* = beta c / B*
+    if variant.queue_upload == "paper":
+        return queue_wait - price_term
+    return queue_cost - 2.0 * price_term
+
+
 def gain_now(data: SlotData, i: int, mu: float) -> float:
     """w_i of eq. (31) at B_i*(mu) of eq. (30)."""
-    return data.gain[i] - 2.0 * math.sqrt(data.beta_per_ms * data.upload[i] * mu)
+    return float(priced_gain(data.gain[i], data.beta_per_ms * data.upload[i], mu))
 
 
 def queue_margin(data: SlotData, i: int, mu: float, variant: Variant) -> float:
     """wbar_i of eq. (32) at B_i*(mu), the queued upload priced as ``variant`` says; with
     shared uploads both actions pay ``2 sqrt(beta c_i mu)`` and wbar_i = beta TQ_i."""
-    price_term = math.sqrt(data.beta_per_ms * data.upload[i] * mu)  # mu B_i* = beta c_i / B_i*
-    if data.shared:
-        return data.queue_cost(i)
-    if variant.queue_upload == "paper":
-        return data.beta_per_ms * data.queue_delay_ms[i] - price_term
-    return data.queue_cost(i) - 2.0 * price_term
+    wait = data.beta_per_ms * data.queue_delay_ms[i]
+    beta_upload = data.beta_per_ms * data.upload[i]
+    margin = priced_margin(data.queue_cost(i), wait, beta_upload, mu, data.shared, variant)
+    return float(margin)
+
+
+def lower(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``min(first, second)`` element by element, as Python's min picks: ``first`` unless
+    ``second`` is strictly below (which of -0.0 and 0.0 is kept)."""
+    return np.where(second < first, second, first)
 
 
 def zero_price_gain(data: SlotData, i: int) -> float:
@@ -181,71 +254,100 @@ def case_of(data: SlotData) -> str:
     return "abundant" if len(data.candidates) <= data.free_slots else "competitive"
 
 
+def positions(competitors: Competitors, chosen: np.ndarray) -> frozenset[int]:
+    """The positions of the competitors ``chosen`` (a mask, or indices in the order the set
+    is built in, which fixes its iteration order and so the sums over it)."""
+    return frozenset(competitors.position[chosen].tolist())
+
+
 def server_full_rules(data: SlotData, variant: Variant) -> Outcome:
-    queued = frozenset(
-        i
-        for i in data.candidates
-        if zero_price_gain(data, i) >= data.beta_per_ms * data.queue_delay_ms[i]
-    )
-    priority = {
-        i: min(queue_margin(data, i, 0.0, variant), gain_now(data, i, 0.0)) for i in data.candidates
-    }
-    return Outcome("server-full", 0.0, 0.0, frozenset(), queued, priority)
+    competitors = Competitors.of(data)
+    # Remark 2: w0_i = g_i - beta TC_i at the reference band, against beta TQ_i
+    w0 = competitors.gain - competitors.beta_upload / data.reference_bandwidth_mhz
+    queued = positions(competitors, w0 >= competitors.queue_wait)
+    priority = lower(competitors.queue_margins(0.0, variant), competitors.gains_now(0.0))
+    return Outcome("server-full", 0.0, 0.0, frozenset(), queued, competitors.items(priority))
 
 
 def rules_at(data: SlotData, case: str, mu: float, variant: Variant) -> Outcome:
     """Theorem 2's actions at bandwidth price mu (lambda_s set by the rule of the case)."""
-    candidates = data.candidates
-    w = {i: gain_now(data, i, mu) for i in candidates}
-    wbar = {i: queue_margin(data, i, mu, variant) for i in candidates}
-    priority = {i: min(wbar[i], w[i]) for i in candidates}
+    return rules_of(Competitors.of(data), case, mu, variant)
+
+
+def rules_of(competitors: Competitors, case: str, mu: float, variant: Variant) -> Outcome:
+    """:func:`rules_at` on the competitors' arrays."""
+    w = competitors.gains_now(mu)
+    wbar = competitors.queue_margins(mu, variant)
+    priority = lower(wbar, w)
     if case == "server-full":  # shared uploads: no slot, so queue when worth it at mu
-        queued = frozenset(i for i in candidates if w[i] >= wbar[i])
-        return Outcome(case, mu, 0.0, frozenset(), queued, priority)
+        queued = positions(competitors, w >= wbar)
+        return Outcome(case, mu, 0.0, frozenset(), queued, competitors.items(priority))
     if case == "abundant":
-        immediate = frozenset(i for i in candidates if w[i] >= 0.0)
-        return Outcome(case, mu, 0.0, immediate, frozenset(), priority)
-    ranked = sorted(candidates, key=lambda i: (-priority[i], -w[i], i))
-    k = data.free_slots
-    lam = max(0.0, priority[ranked[k]]) if len(ranked) > k else 0.0
-    immediate = frozenset(i for i in ranked[:k] if priority[i] >= lam)
-    queued = frozenset(
-        i
-        for i in candidates
-        if i not in immediate and (wbar[i] < lam or priority[i] >= lam) and w[i] >= wbar[i]
-    )
-    return Outcome(case, mu, lam, immediate, queued, priority)
+        immediate = positions(competitors, w >= 0.0)
+        return Outcome(case, mu, 0.0, immediate, frozenset(), competitors.items(priority))
+    k = competitors.data.free_slots
+    ranked = leading(priority, w, k + 1)
+    lam = max(0.0, float(priority[ranked[k]])) if len(ranked) > k else 0.0
+    admitted = ranked[:k][priority[ranked[:k]] >= lam]
+    immediate = positions(competitors, admitted)
+    queue = ((wbar < lam) | (priority >= lam)) & (w >= wbar)
+    queue[admitted] = False  # admitted now
+    queued = positions(competitors, queue)
+    return Outcome(case, mu, lam, immediate, queued, competitors.items(priority))
 
 
-def ranked_lines(data: SlotData, case: str, variant: Variant) -> list[tuple[float, float]]:
-    """What decides the admitted set, as lines ``a - b r`` in r = sqrt(mu) (eqs. 30-32):
-    abundant, w_i against 0; competitive, the priorities ``min(wbar_i, w_i)`` against each
-    other and 0, i.e. the lines p_i (queued uploads at B_ref: w_i and wbar_i are parallel) or
-    w_i and wbar_i (eq. 32 as printed)."""
-    lines = [(0.0, 0.0)]
-    for i in data.candidates:
-        root = math.sqrt(data.beta_per_ms * data.upload[i])  # mu B_i*(mu) = root * r
-        if case == "abundant":
-            lines.append((data.gain[i], 2.0 * root))
-        elif case == "server-full":  # shared: w_i - beta TQ_i against 0
-            lines.append((data.queue_value(i), 2.0 * root))
-        elif data.shared:
-            lines += [(data.gain[i], 2.0 * root), (data.queue_cost(i), 0.0)]
-        elif variant.queue_upload == "paper":
-            lines += [(data.gain[i], 2.0 * root), (data.beta_per_ms * data.queue_delay_ms[i], root)]
-        else:
-            lines.append((min(data.gain[i], data.queue_cost(i)), 2.0 * root))
-    return lines
+def leading(priority: np.ndarray, w: np.ndarray, count: int) -> np.ndarray:
+    """The first ``count`` competitors (indices) in the order ``priority`` descending, then
+    ``w`` descending, then file order; all of them if there are fewer. Only those whose
+    priority reaches the count-th largest are sorted: they are a prefix of the order."""
+    if len(priority) <= count:
+        return np.lexsort((-w, -priority))  # stable: file order last
+    kth = np.partition(priority, len(priority) - count)[len(priority) - count]
+    (contenders,) = np.nonzero(priority >= kth)
+    order = np.lexsort((-w[contenders], -priority[contenders]))
+    return contenders[order[:count]]
 
 
-def breakpoints(lines: list[tuple[float, float]], case: str, r_max: float) -> list[float]:
+Lines = tuple[np.ndarray, np.ndarray]  # (a, b) of the lines a - b r
+
+
+def ranked_lines(competitors: Competitors, case: str, variant: Variant) -> Lines:
+    """What decides the admitted set, as lines ``a - b r`` in r = sqrt(mu) (eqs. 30-32), the
+    first one 0: abundant, w_i against 0; competitive, the priorities ``min(wbar_i, w_i)``
+    against each other and 0, i.e. the lines p_i (queued uploads at B_ref: w_i and wbar_i are
+    parallel) or w_i and wbar_i (eq. 32 as printed)."""
+    data = competitors.data
+    root = np.sqrt(competitors.beta_upload)  # mu B_i*(mu) = root * r
+    gain = competitors.gain
+    if case == "abundant":
+        a, b = gain, 2.0 * root
+    elif case == "server-full":  # shared: w_i - beta TQ_i against 0
+        a, b = competitors.queue_value, 2.0 * root
+    elif data.shared:
+        a = interleaved(gain, competitors.queue_cost)
+        b = interleaved(2.0 * root, np.zeros_like(root))
+    elif variant.queue_upload == "paper":
+        a = interleaved(gain, competitors.queue_wait)
+        b = interleaved(2.0 * root, root)
+    else:
+        a, b = lower(gain, competitors.queue_cost), 2.0 * root
+    return np.concatenate([[0.0], a]), np.concatenate([[0.0], b])
+
+
+def interleaved(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """first[0], second[0], first[1], second[1], ...: two lines per candidate."""
+    return np.stack([first, second], axis=1).ravel()
+
+
+def breakpoints(lines: Lines, case: str, r_max: float) -> list[float]:
     """Sorted prices r in (0, r_max) where the admitted set may change: where a line meets 0
     (abundant) or two lines cross (competitive). Between two of them every comparison that
     decides the set keeps its sign."""
+    listed = list(zip(lines[0].tolist(), lines[1].tolist()))
     pairs = (
-        ((lines[0], line) for line in lines[1:])
+        ((listed[0], line) for line in listed[1:])
         if case in ("abundant", "server-full")
-        else itertools.combinations(lines, 2)
+        else itertools.combinations(listed, 2)
     )
     cuts = {(a1 - a2) / (b1 - b2) for (a1, b1), (a2, b2) in pairs if b1 != b2}
     return sorted(r for r in cuts if 0.0 < r < r_max)
@@ -276,18 +378,20 @@ def clearing_price(
 
     Past ``deadline`` (perf_counter) the kinetic search stops at the fitting piece it holds.
     """
+    competitors = Competitors.of(data)
     if data.beta_per_ms == 0.0:
-        return rules_at(data, case, 0.0, variant)
-    r_max = sum(math.sqrt(data.beta_per_ms * data.upload[i]) for i in data.candidates)
+        return rules_of(competitors, case, 0.0, variant)
+    lines = ranked_lines(competitors, case, variant)
+    # summed one by one in file order, as the price bracket has always been
+    r_max = sum(np.sqrt(competitors.beta_upload).tolist())
     r_max /= data.bandwidth_mhz  # at this price every set fits
-    lines = ranked_lines(data, case, variant)
     kinetic = case == "competitive" and not data.shared and variant.queue_upload != "paper"
-    if kinetic and len(lines) > variant.listed_lines:
+    if kinetic and len(lines[0]) > variant.listed_lines:
         left, end, before, outcome = kinetic_fitting_piece(
-            data, case, variant, lines, r_max, deadline
+            competitors, case, variant, lines, r_max, deadline
         )
     else:
-        left, end, before, outcome = listed_fitting_piece(data, case, variant, lines, r_max)
+        left, end, before, outcome = listed_fitting_piece(competitors, case, variant, lines, r_max)
     r_fit = math.sqrt(data.beta_per_ms) * sum(
         math.sqrt(data.upload[i]) for i in banded(data, outcome)
     )
@@ -298,7 +402,7 @@ def clearing_price(
         r = just_below(left, before)
     else:  # every price fits (nothing is worth admitting)
         r = 0.5 * end
-    return replace(rules_at(data, case, r * r, variant), stopped=outcome.stopped)
+    return replace(rules_of(competitors, case, r * r, variant), stopped=outcome.stopped)
 
 
 Piece = tuple[float, float, float | None, Outcome]  # (left, end], left of the one before, rules
@@ -309,7 +413,7 @@ def fits(data: SlotData, outcome: Outcome, end: float) -> bool:
 
 
 def listed_fitting_piece(
-    data: SlotData, case: str, variant: Variant, lines: list[tuple[float, float]], r_max: float
+    competitors: Competitors, case: str, variant: Variant, lines: Lines, r_max: float
 ) -> Piece:
     """The first piece that fits at its right end, by binary search over the listed pieces
     (every pairwise crossing: O(n^2) of them)."""
@@ -320,13 +424,13 @@ def listed_fitting_piece(
     def on_piece(j: int) -> Outcome:
         if j not in pieces:
             r = 0.5 * (lefts[j] + ends[j])
-            pieces[j] = rules_at(data, case, r * r, variant)
+            pieces[j] = rules_of(competitors, case, r * r, variant)
         return pieces[j]
 
     first, last = 0, len(ends) - 1
     while first < last:
         j = (first + last) // 2
-        if fits(data, on_piece(j), ends[j]):
+        if fits(competitors.data, on_piece(j), ends[j]):
             last = j
         else:
             first = j + 1
@@ -334,29 +438,31 @@ def listed_fitting_piece(
     return lefts[first], ends[first], before, on_piece(first)
 
 
-def piece_around(lines: list[tuple[float, float]], r: float, r_max: float) -> tuple[float, float]:
+def piece_around(lines: Lines, r: float, r_max: float) -> tuple[float, float]:
     """(left, end] of the piece holding r, from the lines' order just below r: the crossings
     next to r are between lines adjacent in that order (two lines that cross first have no
     line between them), so n - 1 neighbours replace the n^2 / 2 pairs. A crossing is computed
     as :func:`breakpoints` does, so the pieces are the same."""
-    # just below r a steeper line (larger b in a - b r) is the higher of two equal at r
-    order = sorted(lines, key=lambda line: (line[0] - line[1] * r, line[1]), reverse=True)
-    left, end = 0.0, r_max
-    for (a1, b1), (a2, b2) in zip(order, order[1:]):
-        if b1 != b2:
-            cut = (a1 - a2) / (b1 - b2)
-            if 0.0 < cut < r:
-                left = max(left, cut)
-            elif r <= cut < r_max:
-                end = min(end, cut)
+    a, b = lines
+    # descending in the value at r, then in b: just below r a steeper line (larger b in
+    # a - b r) is the higher of two equal at r; equal lines keep their order (stable sort)
+    order = np.lexsort((-b, -(a - b * r)))
+    a, b = a[order], b[order]
+    crossing = b[:-1] != b[1:]
+    with np.errstate(over="ignore", invalid="ignore"):
+        cut = (a[:-1][crossing] - a[1:][crossing]) / (b[:-1][crossing] - b[1:][crossing])
+    below = cut[(0.0 < cut) & (cut < r)]
+    above = cut[(r <= cut) & (cut < r_max)]
+    left = max(0.0, float(below.max())) if below.size else 0.0
+    end = min(r_max, float(above.min())) if above.size else r_max
     return left, end
 
 
 def kinetic_fitting_piece(
-    data: SlotData,
+    competitors: Competitors,
     case: str,
     variant: Variant,
-    lines: list[tuple[float, float]],
+    lines: Lines,
     r_max: float,
     deadline: float | None = None,
 ) -> Piece:
@@ -377,13 +483,13 @@ def kinetic_fitting_piece(
             r = hi
         left, end = piece_around(lines, r, r_max)
         mid = 0.5 * (left + end)
-        outcome = rules_at(data, case, mid * mid, variant)
-        if fits(data, outcome, end):
+        outcome = rules_of(competitors, case, mid * mid, variant)
+        if fits(competitors.data, outcome, end):
             found, hi = (left, end, outcome), left
         else:
             lo = end
     if found is None:  # rounding left no piece that fits; the listed search decides
-        return listed_fitting_piece(data, case, variant, lines, r_max)
+        return listed_fitting_piece(competitors, case, variant, lines, r_max)
     left, end, outcome = found
     before = piece_around(lines, left, r_max)[0] if left > 0.0 else None
     return left, end, before, outcome

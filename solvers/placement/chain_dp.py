@@ -39,16 +39,16 @@ def stage_of(node) -> tuple:
 def stage_order(instance: PlacementInstance) -> list[list[str]]:
     """Node ids per stage, stages in topological order; a cycle is an InputError."""
     members: dict[tuple, list[str]] = {}
+    stage = {}  # node id -> its stage
     for node in instance.graph.nodes:
-        members.setdefault(stage_of(node), []).append(node.id)
-    first_seen = {stage: i for i, stage in enumerate(members)}
+        stage[node.id] = stage_of(node)
+        members.setdefault(stage[node.id], []).append(node.id)
+    first_seen = {s: i for i, s in enumerate(members)}
     stages = nx.DiGraph()
     stages.add_nodes_from(members)
-    nodes = instance.nodes_by_id
-    for edge in instance.graph.edges:
-        a, b = stage_of(nodes[edge.source]), stage_of(nodes[edge.target])
-        if a != b:
-            stages.add_edge(a, b)
+    between = ((stage[e.source], stage[e.target]) for e in instance.graph.edges)
+    # once each, in file order (the order a cycle is found in)
+    stages.add_edges_from(dict.fromkeys((a, b) for a, b in between if a != b))
     try:
         order = list(nx.lexicographical_topological_sort(stages, key=first_seen.get))
     except nx.NetworkXUnfeasible:
@@ -79,8 +79,9 @@ class Segments:
         for s, members in enumerate(stages):
             stage[[index[n] for n in members]] = s
         flow = np.zeros((k, k))  # [stage, stage]: bytes on the edges between them
-        for u, v, nbytes in data.edges:
-            flow[stage[u], stage[v]] += nbytes
+        if data.edges:
+            u, v, nbytes = (np.array(column) for column in zip(*data.edges))
+            np.add.at(flow, (stage[u.astype(np.int64)], stage[v.astype(np.int64)]), nbytes)
         # entering[i, j]: bytes from stages before i into stages before j
         self.entering = prefix(prefix(flow).T).T
         self.rate = data.seconds_per_byte
@@ -93,22 +94,24 @@ class Segments:
             barred[stage[p], d] -= 1.0
         self.barred = prefix(barred)
 
-    def entering_bytes(self, i: int, j: int) -> float:
-        """Bytes on edges from stages before i into stages [i, j)."""
+    def entering_bytes(self, i: np.ndarray, j: int) -> np.ndarray:
+        """[start]: bytes on edges from stages before i into stages [i, j), for each start i."""
         return self.entering[i, j] - self.entering[i, i]
 
-    def fits(self, i: int, j: int, d: int) -> bool:
-        """(2a), the compute bound and the pins hold for stages [i, j) on device d."""
+    def fits(self, i: np.ndarray, j: int, d: int) -> np.ndarray:
+        """[start]: whether (2a), the compute bound and the pins hold for stages [i, j) on
+        device d, for each start i."""
         device = self.instance.devices[d]
         bound = self.instance.compute_time_max_s
-        return (
-            self.barred[j, d] == self.barred[i, d]
-            and not exceeds(self.bytes[j] - self.bytes[i], device.memory_bytes)
-            and (bound is None or not exceeds(self.compute_s[j, d] - self.compute_s[i, d], bound))
+        fit = (self.barred[j, d] == self.barred[i, d]) & ~exceeds(
+            self.bytes[j] - self.bytes[i], device.memory_bytes
         )
+        if bound is not None:
+            fit &= ~exceeds(self.compute_s[j, d] - self.compute_s[i, d], bound)
+        return fit
 
-    def node_cost(self, i: int, j: int) -> np.ndarray:
-        """[device]: eq. (2) cost of stages [i, j) on each device."""
+    def node_cost(self, i: np.ndarray, j: int) -> np.ndarray:
+        """[start, device]: eq. (2) cost of stages [i, j) on each device, for each start i."""
         return self.paper[j] - self.paper[i]
 
 
@@ -131,6 +134,10 @@ def size_limits(instance: PlacementInstance) -> str | None:
 
 State = tuple[int, int, int]  # (stages placed, device of the last segment, devices used)
 
+# Segment starts handled at once: the DP's arrays [start, previous device, set of devices] are
+# kept to about this many entries (8 MB), whatever the number of devices.
+BLOCK_ENTRIES = 1 << 20
+
 
 def partition(segments: Segments) -> list[tuple[int, int, int]] | None:
     """The cheapest contiguous partition as (start, end, device index) segments, or None."""
@@ -140,27 +147,29 @@ def partition(segments: Segments) -> list[tuple[int, int, int]] | None:
     best = np.full((k + 1, n, len(sets)), np.inf)
     came_from: dict[State, State] = {}
     paper = segments.instance.objective == "paper"
+    block = max(1, BLOCK_ENTRIES // (n * len(sets)))
     for j in range(1, k + 1):
-        for i in range(j):
-            crossing = 0.0 if paper else segments.entering_bytes(i, j)
-            costs = segments.node_cost(i, j) if paper else np.zeros(n)
-            for d in range(n):
-                if not segments.fits(i, j, d):
-                    continue
-                bit = 1 << d
-                if i == 0:
-                    value, origin = costs[d], (0, -1, 0)
-                    if value < best[j, d, bit]:
-                        best[j, d, bit], came_from[j, d, bit] = value, origin
-                    continue
-                # the segment on d follows one on p, priced from p to d
-                previous = best[i] + crossing * segments.rate[:, d][:, None]
-                previous[:, (sets & bit) != 0] = np.inf
-                p_best = np.argmin(previous, axis=0)
-                values = previous[p_best, sets] + costs[d]
-                for used in np.flatnonzero(values < best[j, d, sets | bit]):
-                    best[j, d, used | bit] = values[used]
-                    came_from[j, d, used | bit] = (i, int(p_best[used]), int(used))
+        starts = np.arange(j)
+        crossing = np.zeros(j) if paper else segments.entering_bytes(starts, j)
+        costs = segments.node_cost(starts, j) if paper else np.zeros((j, n))  # [start, device]
+        for d in range(n):
+            fits = segments.fits(starts, j, d)
+            bit = 1 << d
+            if fits[0] and costs[0, d] < best[j, d, bit]:  # one segment [0, j) on d
+                best[j, d, bit], came_from[j, d, bit] = costs[0, d], (0, -1, 0)
+            following = np.flatnonzero(fits[1:]) + 1
+            # starts in increasing order, a later one kept only if strictly cheaper
+            for first in range(0, len(following), block):
+                follow(
+                    segments,
+                    best,
+                    came_from,
+                    j,
+                    d,
+                    following[first : first + block],
+                    crossing,
+                    costs,
+                )
     if not np.isfinite(best[k]).any():
         return None
     d, used = np.unravel_index(np.argmin(best[k]), best[k].shape)
@@ -171,6 +180,36 @@ def partition(segments: Segments) -> list[tuple[int, int, int]] | None:
         result.append((origin[0], state[0], state[1]))
         state = origin
     return result[::-1]
+
+
+def follow(
+    segments: Segments,
+    best: np.ndarray,
+    came_from: dict[State, State],
+    j: int,
+    d: int,
+    starts: np.ndarray,
+    crossing: np.ndarray,
+    costs: np.ndarray,
+) -> None:
+    """Relax best[j, d] with a segment [i, j) on d after one ending at i, for the starts i
+    given (increasing): the segment on d follows one on p, priced from p to d; for each set,
+    the cheapest previous device (the first of equals) and the earliest cheapest start win."""
+    sets = np.arange(best.shape[2])
+    bit = 1 << d
+    # [start, previous device, set]
+    previous = best[starts] + crossing[starts, None, None] * segments.rate[:, d][None, :, None]
+    previous[:, :, (sets & bit) != 0] = np.inf
+    p_best = np.argmin(previous, axis=1)  # [start, set]
+    values = np.take_along_axis(previous, p_best[:, None, :], axis=1)[:, 0, :]
+    values += costs[starts, d][:, None]
+    values[np.isnan(values)] = np.inf  # never cheaper, as a comparison with NaN is false
+    chosen = np.argmin(values, axis=0)  # [set]: the earliest start at the minimum
+    cheapest = values[chosen, sets]
+    for used in np.flatnonzero(cheapest < best[j, d, sets | bit]):
+        best[j, d, used | bit] = cheapest[used]
+        i = int(starts[chosen[used]])
+        came_from[j, d, used | bit] = (i, int(p_best[chosen[used], used]), int(used))
 
 
 @register(
