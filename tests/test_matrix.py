@@ -19,7 +19,7 @@ from opt_offload.errors import SolverUnavailable
 from opt_offload.io import load_instance
 from opt_offload.registry import solvers_for
 from opt_offload.schemas import Status
-from opt_offload.solve import solve
+from opt_offload.solve import GAP_SLACK, solve  # the float slack of "within the gap"
 
 from .conftest import INSTANCES, instance_files
 
@@ -100,11 +100,11 @@ def test_matrix(path, solver):
     if termination == "optimal":
         assert status is Status.OPTIMAL, solution.message
         assert close(solution.objective, optimum)
-        assert solution.gap is not None and solution.gap <= 1e-6
+        assert solution.gap is not None and solution.gap <= 1e-6 + GAP_SLACK
     elif termination == "feasible":
         # the stored value is the best known; a solver that proves optimality (exact-joint in
         # estimate mode) must prove exactly that value
         assert status in (Status.FEASIBLE, Status.OPTIMAL), solution.message
         if status is Status.OPTIMAL:
             assert close(solution.objective, optimum)
-            assert solution.gap is not None and solution.gap <= 1e-6
+            assert solution.gap is not None and solution.gap <= 1e-6 + GAP_SLACK

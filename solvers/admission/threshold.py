@@ -191,10 +191,17 @@ class Competitors:
         )
 
 
+def root(value):
+    """sqrt of a number or, element by element, of an array: math.sqrt for a number, where
+    np.sqrt's fixed cost would be most of a per-candidate call (both round correctly, so the
+    two agree to the last bit)."""
+    return math.sqrt(value) if isinstance(value, float) else np.sqrt(value)
+
+
 def priced_gain(gain, beta_upload, mu: float):
     """w = g - 2 sqrt(beta c mu), eq. (31) at B*(mu) of eq. (30), from g and beta c (numbers or
     arrays, element by element)."""
-    return gain - 2.0 * np.sqrt(beta_upload * mu)
+    return gain - 2.0 * root(beta_upload * mu)
 
 
 def priced_margin(queue_cost, queue_wait, beta_upload, mu: float, shared: bool, variant: Variant):
@@ -203,7 +210,7 @@ def priced_margin(queue_cost, queue_wait, beta_upload, mu: float, shared: bool, 
     ``2 sqrt(beta c mu)`` and wbar = beta TQ."""
     if shared:
         return queue_cost
-    price_term = np.sqrt(beta_upload * mu)  # mu B* = beta c / B*
+    price_term = root(beta_upload * mu)  # mu B* = beta c / B*
     if variant.queue_upload == "paper":
         return queue_wait - price_term
     return queue_cost - 2.0 * price_term
@@ -261,12 +268,19 @@ def positions(competitors: Competitors, chosen: np.ndarray) -> frozenset[int]:
 
 
 def server_full_rules(data: SlotData, variant: Variant) -> Outcome:
-    competitors = Competitors.of(data)
-    # Remark 2: w0_i = g_i - beta TC_i at the reference band, against beta TQ_i
-    w0 = competitors.gain - competitors.beta_upload / data.reference_bandwidth_mhz
-    queued = positions(competitors, w0 >= competitors.queue_wait)
-    priority = lower(competitors.queue_margins(0.0, variant), competitors.gains_now(0.0))
-    return Outcome("server-full", 0.0, 0.0, frozenset(), queued, competitors.items(priority))
+    """Remark 2 at a full server: queue when w0_i = g_i - beta TC_i (reference band) reaches
+    beta TQ_i. One evaluation, no price search, on the few candidates of a slot (the
+    simulator's commonest call): per candidate, where numpy's fixed cost per array operation
+    would dominate."""
+    queued = frozenset(
+        i
+        for i in data.candidates
+        if zero_price_gain(data, i) >= data.beta_per_ms * data.queue_delay_ms[i]
+    )
+    priority = {
+        i: min(queue_margin(data, i, 0.0, variant), gain_now(data, i, 0.0)) for i in data.candidates
+    }
+    return Outcome("server-full", 0.0, 0.0, frozenset(), queued, priority)
 
 
 def rules_at(data: SlotData, case: str, mu: float, variant: Variant) -> Outcome:
