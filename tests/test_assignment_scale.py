@@ -289,6 +289,26 @@ def test_stage_from_a_mip_start_keeps_it_at_a_tiny_limit():
     assert values["transmission_s"] <= start_t + 1e-9
 
 
+@pytest.mark.parametrize("seed", [9, 21])
+def test_stage_two_from_stage_one_s_assignment_reaches_the_cold_optimum(seed):
+    """On these instances HiGHS 1.16 with presolve called the start optimal at a value it did
+    not have (below the optimum); started solves run without presolve and prove the optimum."""
+    from opt_offload.solvers.assignment.exact import max_throughput, min_transmission
+
+    instance = random_instance(seed, variant="admission")
+    options = dict(backend="pyomo-highs", mip_gap=1e-6, tightening=None, workers=None)
+    first = max_throughput(instance, time_limit=None, **options)
+    served = solve_metrics(instance, first.decisions)["throughput"]
+    cold = min_transmission(instance, min_throughput=served, time_limit=None, **options)
+    warm = min_transmission(
+        instance, min_throughput=served, time_limit=None, start=first.decisions, **options
+    )
+    assert cold.status is warm.status is Status.OPTIMAL, warm.message
+    t_cold = solve_metrics(instance, cold.decisions)["transmission_s"]
+    assert solve_metrics(instance, warm.decisions)["transmission_s"] == pytest.approx(t_cold)
+    assert warm.bound == pytest.approx(t_cold)
+
+
 def test_a_started_optimum_whose_incumbent_value_is_not_its_solution_s_is_not_proven():
     """After a MIP start, HiGHS's incumbent value must be the value of the solution it hands
     back; where it is not, the answer is kept but not called optimal."""

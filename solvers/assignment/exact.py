@@ -191,8 +191,13 @@ def solve_lexicographic(instance: AssignmentInstance, time_limit, **options) -> 
     if first.decisions is None:
         return first
     best = metrics(first.decisions, instance)["throughput"]
+    # stage 1's assignment serves S*: a feasible start for stage 2, which keeps S >= S*
     second = min_transmission(
-        instance, min_throughput=best, time_limit=remaining(time_limit, start), **options
+        instance,
+        min_throughput=best,
+        time_limit=remaining(time_limit, start),
+        start=first.decisions if takes_start(options["backend"]) else None,
+        **options,
     )
     # stage 2 found nothing in its time: stage 1's assignment still keeps S*
     return two_stage_result(instance, first, second, first.bound)
@@ -386,6 +391,12 @@ def solve_assignment(
     return solve_lexicographic(instance, time_limit, **options)
 
 
+def takes_start(backend: str) -> bool:
+    """Whether the backend takes a MIP start on this module's (Pyomo) models."""
+    chosen = backend_classes()[backend]
+    return chosen.layer == "pyomo" and chosen.warm_start
+
+
 def packs(instance: AssignmentInstance, backend: str, packing: str) -> bool:
     """Whether the packing path runs: asked for (``on``, or ``auto`` with at least
     ``PACKING_PAIRS`` candidate pairs), a Pyomo backend that takes a MIP start, pairs to
@@ -394,11 +405,10 @@ def packs(instance: AssignmentInstance, backend: str, packing: str) -> bool:
 
     from .lagrangian import unsupported
 
-    chosen, pairs = backend_classes()[backend], len(AssignmentData.of(instance).pairs)
+    pairs = len(AssignmentData.of(instance).pairs)
     return (
         (packing == "on" or (packing == "auto" and pairs >= PACKING_PAIRS))
-        and chosen.layer == "pyomo"
-        and chosen.warm_start
+        and takes_start(backend)
         and pairs > 0
         and unsupported(instance) is None
     )

@@ -52,6 +52,7 @@ class PyomoGurobi(PyomoHighs):
     solver = "Gurobi"
     requires = ("pyomo", "gurobipy")
     install = "pip install gurobipy; the wheel's licence is size-limited"
+    warm_start = False  # the MIP start of pyomo-highs is sent through highspy
 
     def persistent(self):
         if self._highs is None:
