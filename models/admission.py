@@ -84,8 +84,13 @@ class SlotData:
         """Value of queueing i (eq. 27, alpha = 1) apart from a shared upload's band:
         'priced', g_i - beta (c_i / B_ref + TQ_i); 'shared', g_i - beta TQ_i (its upload
         c_i / B_i is in the communication penalty of the uploading set)."""
-        upload_ms = 0.0 if self.shared else self.upload[i] / self.reference_bandwidth_mhz
-        return self.gain[i] - self.beta_per_ms * (upload_ms + self.queue_delay_ms[i])
+        return self.queue_value_at(self.gain[i], self.upload[i], self.queue_delay_ms[i])
+
+    def queue_value_at(self, gain, upload, queue_delay_ms):
+        """:meth:`queue_value` from a candidate's g, c and TQ: numbers, or arrays element by
+        element (the threshold rules on arrays)."""
+        upload_ms = 0.0 if self.shared else upload / self.reference_bandwidth_mhz
+        return gain - self.beta_per_ms * (upload_ms + queue_delay_ms)
 
     def queue_cost(self, i: int) -> float:
         """What queueing costs beyond the gain, apart from a shared upload's band."""

@@ -53,7 +53,7 @@ from typing import Literal
 import numpy as np
 
 from opt_offload.schemas import PlacementInstance
-from opt_offload.tolerance import REL_TOL, exceeds
+from opt_offload.tolerance import exceeds, tolerated
 
 from .formulation import Formulation, ProblemClass, binary_unit, objective_scale
 
@@ -159,8 +159,7 @@ class PlacementData:
 
     def slots(self, size: float) -> np.ndarray:
         """[d]: how many tensors of ``size`` bytes fit on each device (evaluator tolerance)."""
-        allowed = self.memory + REL_TOL * np.maximum(1.0, self.memory)  # as tolerance.exceeds
-        return np.floor(allowed / size)
+        return np.floor(np.array([tolerated(m) for m in self.memory]) / size)
 
     def fewest_devices(self, nodes: list[int]) -> int:
         """A lower bound on the devices any feasible placement spreads ``nodes`` over: by

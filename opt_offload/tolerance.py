@@ -10,6 +10,12 @@ from __future__ import annotations
 REL_TOL = 1e-9
 
 
+def tolerated(limit: float) -> float:
+    """The largest use of ``limit`` that does not exceed it: limit plus the relative
+    tolerance (a capacity the heuristics may fill up to)."""
+    return limit + REL_TOL * max(1.0, abs(limit))
+
+
 def exceeds(used: float, limit: float) -> bool:
     """used > limit beyond the relative tolerance."""
-    return used > limit + REL_TOL * max(1.0, abs(limit))
+    return used > tolerated(limit)

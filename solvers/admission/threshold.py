@@ -162,9 +162,7 @@ class Competitors:
         gain = np.array(data.gain, dtype=float)[position]
         upload = np.array(data.upload, dtype=float)[position]
         delay = np.array(data.queue_delay_ms, dtype=float)[position]
-        # SlotData.queue_value and queue_cost, term by term (same rounding)
-        upload_ms = np.zeros_like(upload) if data.shared else upload / data.reference_bandwidth_mhz
-        queue_value = gain - data.beta_per_ms * (upload_ms + delay)
+        queue_value = data.queue_value_at(gain, upload, delay)
         return cls(
             data,
             position,
@@ -331,20 +329,20 @@ def ranked_lines(competitors: Competitors, case: str, variant: Variant) -> Lines
     against each other and 0, i.e. the lines p_i (queued uploads at B_ref: w_i and wbar_i are
     parallel) or w_i and wbar_i (eq. 32 as printed)."""
     data = competitors.data
-    root = np.sqrt(competitors.beta_upload)  # mu B_i*(mu) = root * r
+    slope = np.sqrt(competitors.beta_upload)  # mu B_i*(mu) = slope * r
     gain = competitors.gain
     if case == "abundant":
-        a, b = gain, 2.0 * root
+        a, b = gain, 2.0 * slope
     elif case == "server-full":  # shared: w_i - beta TQ_i against 0
-        a, b = competitors.queue_value, 2.0 * root
+        a, b = competitors.queue_value, 2.0 * slope
     elif data.shared:
         a = interleaved(gain, competitors.queue_cost)
-        b = interleaved(2.0 * root, np.zeros_like(root))
+        b = interleaved(2.0 * slope, np.zeros_like(slope))
     elif variant.queue_upload == "paper":
         a = interleaved(gain, competitors.queue_wait)
-        b = interleaved(2.0 * root, root)
+        b = interleaved(2.0 * slope, slope)
     else:
-        a, b = lower(gain, competitors.queue_cost), 2.0 * root
+        a, b = lower(gain, competitors.queue_cost), 2.0 * slope
     return np.concatenate([[0.0], a]), np.concatenate([[0.0], b])
 
 

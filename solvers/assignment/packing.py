@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from opt_offload.tolerance import REL_TOL
+from opt_offload.tolerance import tolerated
 
 from .lagrangian import maximal_model_sets
 
@@ -67,9 +67,7 @@ class Packing:
         # with tasks of 1e-80 FLOP pass the pair filter
         self.budget = np.array(
             [
-                np.inf
-                if s.compute_budget_flop is None
-                else s.compute_budget_flop + REL_TOL * max(1.0, abs(s.compute_budget_flop))
+                np.inf if s.compute_budget_flop is None else tolerated(s.compute_budget_flop)
                 for s in servers
             ]
         )
